@@ -1,0 +1,39 @@
+# WebTube: `make run` sets everything up and starts the app; `make test` sets everything up and runs every test.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+APP    := $(VENV)/.app-installed
+DEV    := $(VENV)/.dev-installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench system-tools clean
+
+$(APP): requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV): $(APP) requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Chromium drives the browser tests, ffmpeg makes the fake-webcam streams: installed, never skipped.
+system-tools:
+	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium ffmpeg)
+
+run: $(APP)
+	$(PY) -m streamlit run app.py
+
+lint: $(DEV)
+	$(PY) -m ruff check .
+
+test: $(DEV) system-tools lint
+	$(PY) -m pytest
+
+bench: $(DEV)
+	$(PY) -m bench.bench_faces
+	$(PY) -m bench.bench_site
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

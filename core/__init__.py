@@ -1,0 +1,1 @@
+"""WebTube's core: services, storage and the face engine, importable without Streamlit."""

@@ -1,0 +1,267 @@
+"""Accounts: registration, email-and-password sign-in with a lockout, and admin rights.
+
+Passwords are NFC-normalised, hashed with SHA-256 and then bcrypt: the pre-hash lifts bcrypt's
+72-byte limit so long passphrases work whole, and base64 keeps NUL bytes out of bcrypt.
+`WEBTUBE_BCRYPT_ROUNDS` (default 12) lowers the cost for tests and benchmarks only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import os
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bcrypt
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from core.config import get_settings
+from core.models import LoginFailure, User, utcnow
+from core.repository import session_scope
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+MAX_NAME = 60
+
+
+class AccountError(ValueError):
+    """Base of every account error; the message is written for the person at the keyboard."""
+
+
+class InvalidEmail(AccountError):
+    pass
+
+
+class InvalidName(AccountError):
+    pass
+
+
+class WeakPassword(AccountError):
+    pass
+
+
+class PasswordMismatch(AccountError):
+    pass
+
+
+class EmailTaken(AccountError):
+    pass
+
+
+class InvalidCredentials(AccountError):
+    """Wrong email or wrong password: deliberately one message for both."""
+
+    def __init__(self) -> None:
+        super().__init__("Wrong email or password.")
+
+
+class AccountLocked(AccountError):
+    """Too many failures for this email; `seconds_left` says for how long."""
+
+    def __init__(self, seconds_left: int) -> None:
+        self.seconds_left = seconds_left
+        super().__init__(f"Too many failed sign-ins for this email. Sign-in is locked for {format_wait(seconds_left)}.")
+
+
+class UnknownUser(AccountError):
+    pass
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What pages may know about an account (never the password hash)."""
+
+    id: int
+    email: str
+    display_name: str
+    is_admin: bool
+    avatar_path: str | None
+    created_at: datetime
+
+
+def user_info(user: User) -> UserInfo:
+    return UserInfo(user.id, user.email, user.display_name, user.is_admin, user.avatar_path, user.created_at)
+
+
+def format_wait(seconds: int) -> str:
+    """'14 min 5 s' style, rounded up to whole seconds, for lockout messages."""
+    minutes, secs = divmod(max(int(seconds), 1), 60)
+    if minutes and secs:
+        return f"{minutes} min {secs} s"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def normalize_email(email: str) -> str:
+    """Check syntax (no DNS) and return the one spelling stored: trimmed, IDNA-normalised, lower case."""
+    try:
+        checked = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"That email address is not valid: {exc}") from exc
+    return checked.normalized.lower()
+
+
+def clean_name(name: str) -> str:
+    """Trimmed display name with inner whitespace collapsed; 1 to 60 printable characters."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise InvalidName("Please enter a display name.")
+    if len(cleaned) > MAX_NAME:
+        raise InvalidName(f"Display names can be at most {MAX_NAME} characters.")
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise InvalidName("The display name contains invisible control characters.")
+    return cleaned
+
+
+def _bcrypt_input(password: str) -> bytes:
+    digest = hashlib.sha256(unicodedata.normalize("NFC", password).encode("utf-8")).digest()
+    return base64.b64encode(digest)
+
+
+def _rounds() -> int:
+    raw = os.environ.get("WEBTUBE_BCRYPT_ROUNDS", "").strip()
+    rounds = int(raw) if raw.isdigit() else 12
+    return min(max(rounds, 4), 16)
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(_rounds())).decode("ascii")
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(_bcrypt_input(password), password_hash.encode("ascii"))
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A real hash to check against when the email is unknown, so timing does not reveal which emails exist."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(os.urandom(16).hex())
+    return _DUMMY_HASH
+
+
+def validate_password(password: str, repeated: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(f"The password must be at least {MIN_PASSWORD} characters long.")
+    if len(password) > MAX_PASSWORD:
+        raise WeakPassword(f"The password can be at most {MAX_PASSWORD} characters long.")
+    if password != repeated:
+        raise PasswordMismatch("The two passwords do not match.")
+
+
+def register(display_name: str, email: str, password: str, repeated: str) -> UserInfo:
+    """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT)."""
+    name = clean_name(display_name)
+    address = normalize_email(email)
+    validate_password(password, repeated)
+    password_hash = hash_password(password)
+    with session_scope() as session:
+        if session.scalar(select(User.id).where(User.email == address)) is not None:
+            raise EmailTaken("An account with this email already exists. Sign in instead.")
+        first = select(func.count(User.id) == 0).scalar_subquery()
+        user_id = session.scalar(
+            insert(User)
+            .values(
+                email=address,
+                password_hash=password_hash,
+                display_name=name,
+                is_admin=first,
+                created_at=utcnow(),
+            )
+            .returning(User.id)
+        )
+        return user_info(session.get_one(User, user_id))
+
+
+def lock_seconds_left(email: str) -> int:
+    """Seconds until `email` may try again; 0 when it is not locked."""
+    try:
+        address = normalize_email(email)
+    except InvalidEmail:
+        return 0
+    with session_scope() as session:
+        return _lock_left(session, address, utcnow())
+
+
+def _lock_left(session: Session, address: str, now: datetime) -> int:
+    settings = get_settings()
+    window = timedelta(minutes=settings.login_window_min)
+    recent = session.scalars(
+        select(LoginFailure.attempted_at)
+        .where(LoginFailure.email == address, LoginFailure.attempted_at > now - 2 * window)
+        .order_by(LoginFailure.attempted_at.desc())
+        .limit(settings.login_max_failures)
+    ).all()
+    # Locked when the last N failures fell within one window; the lock runs one window from the last of them.
+    if len(recent) < settings.login_max_failures or recent[0] - recent[-1] > window:
+        return 0
+    return max(math.ceil((recent[0] + window - now).total_seconds()), 0)
+
+
+def sign_in(email: str, password: str) -> UserInfo:
+    """Check the password; unknown emails and wrong passwords fail alike and count towards the lockout."""
+    try:
+        address = normalize_email(email)
+    except InvalidEmail as exc:
+        raise InvalidCredentials() from exc
+    now = utcnow()
+    with session_scope() as session:
+        left = _lock_left(session, address, now)
+        if left:
+            raise AccountLocked(left)
+        user = session.scalar(select(User).where(User.email == address))
+    ok = check_password(password, user.password_hash if user else _dummy_hash())
+    with session_scope() as session:
+        if not ok or user is None:
+            window = timedelta(minutes=get_settings().login_window_min)
+            session.execute(
+                delete(LoginFailure).where(LoginFailure.email == address, LoginFailure.attempted_at <= now - 2 * window)
+            )
+            session.add(LoginFailure(email=address, attempted_at=now))
+            session.flush()
+            left = _lock_left(session, address, now)
+        else:
+            session.execute(delete(LoginFailure).where(LoginFailure.email == address))
+            return user_info(user)
+    if left:
+        raise AccountLocked(left)
+    raise InvalidCredentials()
+
+
+def get_user(user_id: int | None) -> UserInfo | None:
+    """The account behind a session, or None when it was deleted meanwhile."""
+    if user_id is None:
+        return None
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        return user_info(user) if user else None
+
+
+def list_users() -> list[UserInfo]:
+    with session_scope() as session:
+        return [user_info(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+def set_admin(email: str, is_admin: bool) -> UserInfo:
+    """Promote or demote an account (the command line's job: there is no admin screen)."""
+    address = normalize_email(email)
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.email == address))
+        if user is None:
+            raise UnknownUser(f"No account with the email {address}.")
+        user.is_admin = is_admin
+        return user_info(user)
+
+
+def unlock(email: str) -> int:
+    """Forget the failed sign-ins of `email`; returns how many were cleared."""
+    address = normalize_email(email)
+    with session_scope() as session:
+        return session.execute(delete(LoginFailure).where(LoginFailure.email == address)).rowcount

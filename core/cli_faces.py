@@ -1,0 +1,102 @@
+"""`python -m core faces detect|embed|verify IMG...`: the face engine from the shell, as JSON.
+
+Unreadable input exits with status 2 and one line on stderr, so scripts can rely on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from core.faces.engine import FaceEngine, get_engine
+from core.faces.errors import FaceError, ImageError
+from core.faces.images import load_image
+from core.faces.matching import similarity_percent, verify
+
+
+def _load(path: Path) -> np.ndarray:
+    """Decode one image, naming the file in the error so a batch says which input was bad."""
+    try:
+        return load_image(path)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from exc
+
+
+def _detect(engine: FaceEngine, paths: list[Path]) -> list[dict]:
+    results = []
+    for path in paths:
+        faces = engine.analyse(_load(path), embed=False)
+        results.append({"image": str(path), "faces": [face.to_json() for face in faces]})
+    return results
+
+
+def _embed(engine: FaceEngine, paths: list[Path]) -> list[dict]:
+    results = []
+    for path in paths:
+        faces = engine.analyse(_load(path))
+        results.append({
+            "image": str(path),
+            "embedder": engine.embedder.name,
+            "faces": [face.to_json(with_embedding=True) for face in faces],
+        })
+    return results
+
+
+def _verify(engine: FaceEngine, first: Path, second: Path) -> dict:
+    picks = [engine.largest_good_face(_load(path)) for path in (first, second)]
+    answer = verify(picks[0][0].embedding, picks[1][0].embedding, engine.verify_threshold)
+    notes = [
+        f"{path.name} holds {count} faces; the largest good one was used"
+        for path, (_, count) in zip((first, second), picks, strict=True)
+        if count > 1
+    ]
+    return {
+        "images": [str(first), str(second)],
+        "embedder": engine.embedder.name,
+        "distance": round(answer.distance, 4),
+        "threshold": answer.threshold,
+        "same_person": answer.same_person,
+        "similarity_percent": round(similarity_percent(answer.distance, answer.threshold), 1),
+        "face_counts": [count for _, count in picks],
+        "faces_used": [face.to_json() for face, _ in picks],
+        "notes": notes,
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core faces", description="Run the face engine on images.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("detect", help="faces with boxes, scores, landmarks and quality").add_argument(
+        "images", nargs="+", type=Path
+    )
+    commands.add_parser("embed", help="faces with their embedding vectors").add_argument(
+        "images", nargs="+", type=Path
+    )
+    pair = commands.add_parser("verify", help="are the main faces of two images the same person?")
+    pair.add_argument("first", type=Path)
+    pair.add_argument("second", type=Path)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    engine = get_engine()
+    try:
+        if args.command == "detect":
+            result: object = _detect(engine, args.images)
+        elif args.command == "embed":
+            result = _embed(engine, args.images)
+        else:
+            result = _verify(engine, args.first, args.second)
+    except ImageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FaceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0

@@ -1,0 +1,1 @@
+"""The one face engine: images in, faces (box, landmarks, quality, chip, embedding) out."""

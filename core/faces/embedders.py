@@ -1,0 +1,57 @@
+"""Choosing the embedder, and the thresholds calibrated for each one.
+
+Thresholds belong to an embedder: distances from different models are not comparable. The
+defaults below were calibrated on labelled pairs (see README, "Face matching thresholds");
+WEBTUBE_VERIFY_THRESHOLD and WEBTUBE_SIGNIN_THRESHOLD override them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+
+class Embedder(Protocol):
+    """Aligned chips in, one vector per chip out."""
+
+    name: str
+    dim: int
+    chip_size: int
+
+    def embed(self, chips: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Euclidean distance limits: verify decides "same person", sign-in is stricter."""
+
+    verify: float
+    signin: float
+
+
+CALIBRATED = {
+    "dlib": Thresholds(verify=0.6, signin=0.5),
+    "facenet": Thresholds(verify=1.0, signin=0.85),
+}
+
+
+def resolve_device(choice: str) -> torch.device:
+    """`auto` takes CUDA when present; asking for CUDA without it falls back to CPU, never crashes."""
+    if choice in {"auto", "cuda"} and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def load_embedder(name: str, device: torch.device, weights_dir: Path) -> Embedder:
+    """Instantiate the named embedder on `device`; raises ModelUnavailable when weights are missing."""
+    if name == "facenet":
+        from core.faces.facenet_embedder import FacenetEmbedder
+
+        return FacenetEmbedder(device=device, weights_dir=weights_dir)
+    from core.faces.dlib_resnet import DlibEmbedder
+
+    return DlibEmbedder(device=device, weights_dir=weights_dir)

@@ -1,0 +1,28 @@
+"""Alembic migrations, run programmatically: every start upgrades the database to `head`.
+
+See README.md in this folder for how to add the next revision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+HERE = Path(__file__).resolve().parent
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Configuration without an ini file; a given connection is reused instead of opening another."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    """Bring the schema to the newest revision; existing rows are kept (revisions only alter, never recreate)."""
+    command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,106 @@
+"""Similar videos: shared categories plus shared words of title and comment, found by SQL.
+
+Each video's distinct words are kept in `video_terms` (an inverted index written with the
+video), so finding candidates reads only the rows of the words and categories the video has,
+never the whole table: it stays quick at 10,000 videos. A word's weight is its inverse document
+frequency (rare words say more), doubled when it is in the title; words nearly every video has
+are ignored. The score is half the share of the video's categories a candidate also has and
+half the share of its word weight; ties go to the newer video. When fewer candidates share
+anything than the page shows, the newest other videos fill the list, so its length is fixed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import Float, String, column, desc, func, select, values
+from sqlalchemy.orm import Session
+
+from core.models import Video, VideoTerm, video_categories
+from core.repository import session_scope
+from core.video_terms import terms
+from core.videos import VideoCard, VideoNotFound, card, with_cards
+
+SIMILAR_COUNT = 6
+POOL = 200  # candidates kept from each side (categories, words) before exact scoring
+def _word_weights(session: Session, video: Video) -> dict[str, float]:
+    words = terms(video.title, video.comment)
+    if not words:
+        return {}
+    total = session.scalar(select(func.count(Video.id))) or 1
+    common = max(50, total // 10)
+    df = dict(
+        session.execute(
+            select(VideoTerm.term, func.count()).where(VideoTerm.term.in_(words)).group_by(VideoTerm.term)
+        ).tuples()
+    )
+    in_title = set(terms(video.title, ""))
+    return {
+        word: math.log(1 + total / df[word]) * (2.0 if word in in_title else 1.0)
+        for word in words
+        if 1 < df.get(word, 0) <= common  # a word only this video has cannot match anything
+    }
+
+
+def _category_overlap(session: Session, video: Video, category_ids: list[int], only: set[int] | None) -> dict[int, int]:
+    query = (
+        select(video_categories.c.video_id, func.count())
+        .where(video_categories.c.category_id.in_(category_ids), video_categories.c.video_id != video.id)
+        .group_by(video_categories.c.video_id)
+    )
+    if only is not None:
+        query = query.where(video_categories.c.video_id.in_(only))
+    else:
+        query = query.order_by(desc(func.count()), desc(video_categories.c.video_id)).limit(POOL)
+    return dict(session.execute(query).tuples())
+
+
+def _word_overlap(session: Session, video: Video, weights: dict[str, float], only: set[int] | None) -> dict[int, float]:
+    table = values(column("term", String), column("weight", Float), name="weights").data(list(weights.items()))
+    score = func.sum(table.c.weight)
+    query = (
+        select(VideoTerm.video_id, score)
+        .join(table, table.c.term == VideoTerm.term)
+        .where(VideoTerm.video_id != video.id)
+        .group_by(VideoTerm.video_id)
+    )
+    if only is not None:
+        query = query.where(VideoTerm.video_id.in_(only))
+    else:
+        query = query.order_by(desc(score), desc(VideoTerm.video_id)).limit(POOL)
+    return dict(session.execute(query).tuples())
+
+
+def similar_ids(session: Session, video: Video, limit: int = SIMILAR_COUNT) -> list[int]:
+    """Ids of the `limit` videos most like `video`, best first, never `video` itself."""
+    category_ids = [c.id for c in video.categories]
+    weights = _word_weights(session, video)
+    by_category = _category_overlap(session, video, category_ids, None) if category_ids else {}
+    by_words = _word_overlap(session, video, weights, None) if weights else {}
+    # A candidate found on one side only gets its exact score on the other side too.
+    if category_ids and (missing := set(by_words) - set(by_category)):
+        by_category |= _category_overlap(session, video, category_ids, missing)
+    if weights and (missing := set(by_category) - set(by_words)):
+        by_words |= _word_overlap(session, video, weights, missing)
+    total_weight = sum(weights.values()) or 1.0
+
+    def score(vid: int) -> tuple[float, int]:
+        shared = by_category.get(vid, 0) / len(category_ids) if category_ids else 0.0
+        return (0.5 * shared + 0.5 * by_words.get(vid, 0.0) / total_weight, vid)
+
+    ranked = sorted(set(by_category) | set(by_words), key=score, reverse=True)[:limit]
+    if len(ranked) < limit:
+        newest = select(Video.id).where(Video.id.not_in([video.id, *ranked]))
+        ranked += session.scalars(newest.order_by(desc(Video.created_at), desc(Video.id)).limit(limit - len(ranked)))
+    return ranked
+
+
+def similar_videos(video_id: int, limit: int = SIMILAR_COUNT) -> list[VideoCard]:
+    """Cards of the videos most like `video_id` (see the module docstring for the ranking)."""
+    with session_scope() as session:
+        video = session.get(Video, video_id)
+        if video is None:
+            raise VideoNotFound("This video does not exist (any more).")
+        ids = similar_ids(session, video, limit)
+        found = {v.id: v for v in session.scalars(with_cards(select(Video).where(Video.id.in_(ids))))}
+        return [card(found[i]) for i in ids if i in found]

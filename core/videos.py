@@ -1,0 +1,308 @@
+"""Sharing videos by URL, editing and deleting them, and the plain records pages show.
+
+A share is checked in the cheap order (input, URL safety, categories, duplicates) before the
+slow probe, and written in one transaction; the (owner, canonical URL) unique constraint is
+what finally refuses a double submission, not a prior check.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from core.downloader import ProbeError, VideoInfo, probe
+from core.models import Category, Video, utcnow
+from core.repository import session_scope
+from core.urls import UrlError, check_url, parse_youtube
+from core.video_terms import index_terms
+
+MAX_COMMENT = 5000
+MAX_TITLE = 200
+MAX_CATEGORIES = 5
+
+
+class VideoError(ValueError):
+    """Base of every sharing error; the message is written for the person who shared."""
+
+
+class InvalidInput(VideoError):
+    """A comment, title or category choice the site does not accept."""
+
+
+class RefusedUrl(VideoError):
+    """Not an http(s) URL, or one that points into a private network."""
+
+
+class ProbeFailed(VideoError):
+    """The site could not tell us about the video; `reason` is the downloader's (offline, private, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(f"{message} You can still save the link: type a title for it and share again.")
+
+
+class DuplicateVideo(VideoError):
+    pass
+
+
+class VideoNotFound(VideoError):
+    pass
+
+
+class NotYourVideo(VideoError):
+    pass
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Player:
+    """How the video page plays a video: YouTube and plain files inline, anything else as a link out."""
+
+    kind: Literal["youtube", "file", "link"]
+    url: str
+    start_s: int = 0
+
+
+@dataclass(frozen=True)
+class VideoCard:
+    """What a feed card shows."""
+
+    id: int
+    title: str
+    thumbnail_url: str | None
+    site: str
+    duration_s: int | None
+    author_id: int
+    author_name: str
+    created_at: datetime
+    categories: tuple[CategoryInfo, ...]
+
+
+@dataclass(frozen=True)
+class VideoDetail:
+    """What the video page and the owner's editor show."""
+
+    card: VideoCard
+    comment: str
+    original_url: str
+    canonical_url: str
+    uploader: str | None
+    player: Player
+
+
+def category_info(category: Category) -> CategoryInfo:
+    return CategoryInfo(category.id, category.slug, category.name)
+
+
+def card(video: Video) -> VideoCard:
+    """A card from a video loaded with its owner and categories."""
+    return VideoCard(
+        id=video.id,
+        title=video.title,
+        thumbnail_url=video.thumbnail_url,
+        site=video.site,
+        duration_s=video.duration_s,
+        author_id=video.owner_id,
+        author_name=video.owner.display_name,
+        created_at=video.created_at,
+        categories=tuple(category_info(c) for c in video.categories),
+    )
+
+
+def player_for(video: Video) -> Player:
+    ref = parse_youtube(video.original_url) or parse_youtube(video.canonical_url)
+    if ref is not None:
+        return Player("youtube", ref.watch_url, ref.start_seconds or 0)
+    if video.media_url:
+        return Player("file", video.media_url)
+    return Player("link", video.canonical_url)
+
+
+def _detail(video: Video) -> VideoDetail:
+    return VideoDetail(card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video))
+
+
+def with_cards(query: Select[Any]) -> Select[Any]:
+    """Eager-load what a card needs, in two extra queries at most, whatever the page size."""
+    return query.options(joinedload(Video.owner), selectinload(Video.categories))
+
+
+def clean_comment(comment: str) -> str:
+    """Keep the text exactly as typed (it is shown as text, never as markup), minus outer blank lines."""
+    text = (comment or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"Comments can be at most {MAX_COMMENT:,} characters; this one has {len(text):,}.")
+    return text
+
+
+def clean_title(title: str) -> str:
+    text = " ".join((title or "").split())
+    if not text:
+        raise InvalidInput("Please give the video a title.")
+    if len(text) > MAX_TITLE:
+        raise InvalidInput(f"Titles can be at most {MAX_TITLE} characters; this one has {len(text)}.")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InvalidInput("The title contains invisible control characters.")
+    return text
+
+
+def _probed_title(title: str | None, fallback: str) -> str:
+    text = " ".join((title or "").split()) or fallback
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
+
+
+def _web_url(url: str | None) -> str | None:
+    """Only http(s) addresses reach an <img> or <video> tag; anything else a site reports is dropped."""
+    return url if url and urlsplit(url).scheme in {"http", "https"} else None
+
+
+def _categories(session: Session, slugs: Iterable[str]) -> list[Category]:
+    wanted = list(dict.fromkeys(slugs))
+    if len(wanted) > MAX_CATEGORIES:
+        raise InvalidInput(f"Choose at most {MAX_CATEGORIES} categories.")
+    found = list(session.scalars(select(Category).where(Category.slug.in_(wanted)))) if wanted else []
+    unknown = set(wanted) - {c.slug for c in found}
+    if unknown:
+        raise InvalidInput(f"Unknown category: {', '.join(sorted(unknown))}.")
+    return found
+
+
+def list_categories() -> list[CategoryInfo]:
+    with session_scope() as session:
+        return [category_info(c) for c in session.scalars(select(Category).order_by(Category.name))]
+
+
+def _already_shared(session: Session, owner_id: int, urls: Sequence[str]) -> None:
+    match = session.scalar(
+        select(Video).where(
+            Video.owner_id == owner_id, or_(Video.canonical_url.in_(urls), Video.original_url.in_(urls))
+        )
+    )
+    if match is not None:
+        raise DuplicateVideo(f"You already shared this video as “{match.title}”.")
+
+
+def _manual_info(url: str, title: str) -> VideoInfo:
+    host = urlsplit(url).hostname or "web"
+    return VideoInfo(
+        original_url=url,
+        canonical_url=url,
+        site=host,
+        title=title,
+        thumbnail_url=None,
+        duration_s=None,
+        uploader=None,
+        embed_url=None,
+        media_url=None,
+    )
+
+
+def _probe(url: str, typed_title: str | None) -> VideoInfo:
+    try:
+        return probe(url, offline_fallback=True)
+    except ProbeError as exc:
+        if exc.reason in {"unsafe", "invalid"}:
+            raise RefusedUrl(exc.message) from exc
+        if typed_title is None:
+            raise ProbeFailed(exc.reason, exc.message) from exc
+        return _manual_info(url, typed_title)
+
+
+def share_video(
+    owner_id: int, url: str, comment: str = "", category_slugs: Iterable[str] = (), title: str = ""
+) -> VideoCard:
+    """Probe `url` and save it for `owner_id`; a typed `title` wins over the site's and rescues a failed probe."""
+    text = clean_comment(comment)
+    typed_title = clean_title(title) if title.strip() else None
+    try:
+        checked = check_url((url or "").strip())
+    except UrlError as exc:
+        raise RefusedUrl(str(exc)) from exc
+    youtube = parse_youtube(checked)
+    with session_scope() as session:
+        _categories(session, category_slugs)
+        _already_shared(session, owner_id, [checked, *([youtube.canonical_url] if youtube else [])])
+    info = _probe(checked, typed_title)
+    try:
+        with session_scope() as session:
+            _already_shared(session, owner_id, [info.canonical_url])
+            video = Video(
+                owner_id=owner_id,
+                original_url=checked,
+                canonical_url=info.canonical_url,
+                site=info.site[:80],
+                title=typed_title or _probed_title(info.title, info.canonical_url),
+                thumbnail_url=_web_url(info.thumbnail_url),
+                duration_s=round(info.duration_s) if info.duration_s else None,
+                uploader=(info.uploader or None) and info.uploader[:200],
+                media_url=_web_url(info.media_url),
+                comment=text,
+                created_at=utcnow(),
+                categories=_categories(session, category_slugs),
+            )
+            session.add(video)
+            session.flush()
+            index_terms(session, video.id, video.title, video.comment)
+            session.refresh(video)
+            return card(video)
+    except IntegrityError as exc:  # a second submission of the same link that raced past the check
+        raise DuplicateVideo("You already shared this video.") from exc
+
+
+def get_video(video_id: int) -> VideoDetail:
+    with session_scope() as session:
+        video = session.scalar(with_cards(select(Video).where(Video.id == video_id)))
+        if video is None:
+            raise VideoNotFound("This video does not exist (any more).")
+        return _detail(video)
+
+
+def videos_of(owner_id: int) -> list[VideoDetail]:
+    """One person's videos, newest first, with what their editor needs."""
+    with session_scope() as session:
+        query = select(Video).where(Video.owner_id == owner_id).order_by(Video.created_at.desc(), Video.id.desc())
+        return [_detail(v) for v in session.scalars(with_cards(query))]
+
+
+def _owned(session: Session, owner_id: int, video_id: int) -> Video:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise VideoNotFound("This video does not exist (any more).")
+    if video.owner_id != owner_id:
+        raise NotYourVideo("Only the person who shared a video can change or delete it.")
+    return video
+
+
+def update_video(
+    owner_id: int, video_id: int, title: str, comment: str, category_slugs: Iterable[str]
+) -> VideoDetail:
+    """Change what the owner wrote about a video; its words are re-indexed for similar videos."""
+    new_title, new_comment = clean_title(title), clean_comment(comment)
+    with session_scope() as session:
+        video = _owned(session, owner_id, video_id)
+        video.title, video.comment = new_title, new_comment
+        video.categories = _categories(session, category_slugs)
+        session.flush()
+        index_terms(session, video.id, video.title, video.comment)
+        session.refresh(video)
+        return _detail(video)
+
+
+def delete_video(owner_id: int, video_id: int) -> None:
+    """Delete a video; its categories and words go with it (ON DELETE CASCADE)."""
+    with session_scope() as session:
+        session.delete(_owned(session, owner_id, video_id))

@@ -1,0 +1,32 @@
+"""Shared fixtures: the real photos from ../shared/faces and an isolated data directory per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import get_settings
+
+FACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
+
+pytest_plugins = ["tests.support.media_server"]
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """The project's real test photos; read in place, never copied."""
+    assert FACES_DIR.is_dir(), f"test photos missing at {FACES_DIR}"
+    return FACES_DIR
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh WEBTUBE_DATA_DIR (and SQLite database) for one test; weights stay shared."""
+    monkeypatch.setenv("WEBTUBE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("WEBTUBE_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
