@@ -6,6 +6,7 @@ is cached; tests that change the environment call `get_settings.cache_clear()`.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,6 +81,25 @@ class Settings:
     download_max_mb: int
     login_max_failures: int
     login_window_min: int
+    ice_servers: str  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
+
+    @property
+    def rtc_configuration(self) -> dict:
+        """WebRTC configuration for the live camera views; `iceServers` is always set (even empty),
+        so streamlit-webrtc never fetches TURN credentials over the network on its own."""
+        return {"iceServers": json.loads(self.ice_servers)}
+
+
+def _env_ice_servers(name: str) -> str:
+    """A JSON list of ICE servers, each an object with `urls` (and `username`/`credential` for TURN)."""
+    raw = _env_str(name, "[]")
+    try:
+        servers = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} must be a JSON list of ICE servers: {exc}") from exc
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and s.get("urls") for s in servers):
+        raise ConfigError(f'{name} must be a JSON list like [{{"urls": "stun:stun.example.org:3478"}}]')
+    return json.dumps(servers)
 
 
 @lru_cache(maxsize=1)
@@ -119,4 +139,5 @@ def get_settings() -> Settings:
         download_max_mb=_env_int("WEBTUBE_DOWNLOAD_MAX_MB", 500),
         login_max_failures=_env_int("WEBTUBE_LOGIN_MAX_FAILURES", 5),
         login_window_min=_env_int("WEBTUBE_LOGIN_WINDOW_MIN", 15),
+        ice_servers=_env_ice_servers("WEBTUBE_ICE_SERVERS"),
     )

@@ -26,7 +26,6 @@ class FeedPage:
     num_pages: int
     total: int
     category: CategoryInfo | None  # the filter in force; None when absent or unknown
-    unknown_category: bool  # the link named a category that does not exist
 
 
 def _like(word: str) -> str:
@@ -65,5 +64,4 @@ def feed_page(page: int = 1, category: str | None = None, query: str = "", page_
             num_pages=num_pages,
             total=total,
             category=category_info(chosen) if chosen else None,
-            unknown_category=bool(category) and chosen is None,
         )

@@ -3,8 +3,9 @@
 Each video's distinct words are kept in `video_terms` (an inverted index written with the
 video), so finding candidates reads only the rows of the words and categories the video has,
 never the whole table: it stays quick at 10,000 videos. A word's weight is its inverse document
-frequency (rare words say more), doubled when it is in the title; words nearly every video has
-are ignored. The score is half the share of the video's categories a candidate also has and
+frequency (rare words say more), doubled when it is in the title; only the video's 16 weightiest
+words are matched, and words in more than 2% of videos (at least 50) are ignored, which bounds
+the rows read whatever the text. The score is half the share of the video's categories a candidate also has and
 half the share of its word weight; ties go to the newer video. When fewer candidates share
 anything than the page shows, the newest other videos fill the list, so its length is fixed.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import Float, String, column, desc, func, select, values
+from sqlalchemy import case, desc, func, select
 from sqlalchemy.orm import Session
 
 from core.models import Video, VideoTerm, video_categories
@@ -23,23 +24,24 @@ from core.videos import VideoCard, VideoNotFound, card, with_cards
 
 SIMILAR_COUNT = 6
 POOL = 200  # candidates kept from each side (categories, words) before exact scoring
+MATCH_WORDS = 16
+
+
 def _word_weights(session: Session, video: Video) -> dict[str, float]:
     words = terms(video.title, video.comment)
     if not words:
         return {}
     total = session.scalar(select(func.count(Video.id))) or 1
-    common = max(50, total // 10)
-    df = dict(
-        session.execute(
-            select(VideoTerm.term, func.count()).where(VideoTerm.term.in_(words)).group_by(VideoTerm.term)
-        ).tuples()
-    )
+    common = max(50, total // 50)
+    counts = select(VideoTerm.term, func.count()).where(VideoTerm.term.in_(words)).group_by(VideoTerm.term)
+    df = {word: n for word, n in session.execute(counts)}
     in_title = set(terms(video.title, ""))
-    return {
+    weights = {
         word: math.log(1 + total / df[word]) * (2.0 if word in in_title else 1.0)
         for word in words
         if 1 < df.get(word, 0) <= common  # a word only this video has cannot match anything
     }
+    return dict(sorted(weights.items(), key=lambda item: item[1], reverse=True)[:MATCH_WORDS])
 
 
 def _category_overlap(session: Session, video: Video, category_ids: list[int], only: set[int] | None) -> dict[int, int]:
@@ -52,23 +54,21 @@ def _category_overlap(session: Session, video: Video, category_ids: list[int], o
         query = query.where(video_categories.c.video_id.in_(only))
     else:
         query = query.order_by(desc(func.count()), desc(video_categories.c.video_id)).limit(POOL)
-    return dict(session.execute(query).tuples())
+    return {vid: value for vid, value in session.execute(query)}
 
 
 def _word_overlap(session: Session, video: Video, weights: dict[str, float], only: set[int] | None) -> dict[int, float]:
-    table = values(column("term", String), column("weight", Float), name="weights").data(list(weights.items()))
-    score = func.sum(table.c.weight)
+    score = func.sum(case(weights, value=VideoTerm.term, else_=0.0))
     query = (
         select(VideoTerm.video_id, score)
-        .join(table, table.c.term == VideoTerm.term)
-        .where(VideoTerm.video_id != video.id)
+        .where(VideoTerm.term.in_(weights), VideoTerm.video_id != video.id)
         .group_by(VideoTerm.video_id)
     )
     if only is not None:
         query = query.where(VideoTerm.video_id.in_(only))
     else:
         query = query.order_by(desc(score), desc(VideoTerm.video_id)).limit(POOL)
-    return dict(session.execute(query).tuples())
+    return {vid: value for vid, value in session.execute(query)}
 
 
 def similar_ids(session: Session, video: Video, limit: int = SIMILAR_COUNT) -> list[int]:

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.downloader import ProbeError, VideoInfo, probe
 from core.models import Category, Video, utcnow
 from core.repository import session_scope
-from core.urls import UrlError, check_url, parse_youtube
+from core.urls import UrlError, normalise_url, parse_youtube
 from core.video_terms import index_terms
 
 MAX_COMMENT = 5000
 MAX_TITLE = 200
 MAX_CATEGORIES = 5
+_GENERIC_EXTRACTORS = frozenset({"Generic", "HTML5MediaEmbed"})
+_SITE_NAMES = {"Youtube": "YouTube"}
 
 
 class VideoError(ValueError):
@@ -133,7 +135,9 @@ def player_for(video: Video) -> Player:
 
 
 def _detail(video: Video) -> VideoDetail:
-    return VideoDetail(card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video))
+    return VideoDetail(
+        card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video)
+    )
 
 
 def with_cards(query: Select[Any]) -> Select[Any]:
@@ -196,19 +200,21 @@ def _already_shared(session: Session, owner_id: int, urls: Sequence[str]) -> Non
         raise DuplicateVideo(f"You already shared this video as “{match.title}”.")
 
 
+def _site_name(info: VideoInfo) -> str:
+    """yt-dlp's extractor name, except for its catch-all extractors, where the site's host says more."""
+    if info.site in _GENERIC_EXTRACTORS:
+        return (urlsplit(info.canonical_url).hostname or "web")[:80]
+    return _SITE_NAMES.get(info.site, info.site)[:80]
+
+
+def _fallback_title(info: VideoInfo) -> str:
+    """A title when the site gave none (YouTube while offline): 'YouTube video <id>' or the link itself."""
+    ref = parse_youtube(info.canonical_url)
+    return f"YouTube video {ref.video_id}" if ref else info.canonical_url
+
+
 def _manual_info(url: str, title: str) -> VideoInfo:
-    host = urlsplit(url).hostname or "web"
-    return VideoInfo(
-        original_url=url,
-        canonical_url=url,
-        site=host,
-        title=title,
-        thumbnail_url=None,
-        duration_s=None,
-        uploader=None,
-        embed_url=None,
-        media_url=None,
-    )
+    return VideoInfo(url, url, "Generic", title, None, None, None, None, None)
 
 
 def _probe(url: str, typed_title: str | None) -> VideoInfo:
@@ -223,36 +229,40 @@ def _probe(url: str, typed_title: str | None) -> VideoInfo:
 
 
 def share_video(
-    owner_id: int, url: str, comment: str = "", category_slugs: Iterable[str] = (), title: str = ""
+    owner_id: int, url: str, comment: str = "", categories: Iterable[str] = (), title: str = ""
 ) -> VideoCard:
-    """Probe `url` and save it for `owner_id`; a typed `title` wins over the site's and rescues a failed probe."""
+    """Probe `url` and save it for `owner_id`; a typed `title` wins over the site's and rescues a failed probe.
+
+    The probe checks the link's safety itself (scheme, private addresses, every redirect), so a
+    link it refuses is refused here whatever the title; YouTube links work offline.
+    """
     text = clean_comment(comment)
     typed_title = clean_title(title) if title.strip() else None
     try:
-        checked = check_url((url or "").strip())
+        link = normalise_url(url or "")
     except UrlError as exc:
         raise RefusedUrl(str(exc)) from exc
-    youtube = parse_youtube(checked)
+    youtube = parse_youtube(link)
     with session_scope() as session:
-        _categories(session, category_slugs)
-        _already_shared(session, owner_id, [checked, *([youtube.canonical_url] if youtube else [])])
-    info = _probe(checked, typed_title)
+        _categories(session, categories)
+        _already_shared(session, owner_id, [link, *([youtube.canonical_url] if youtube else [])])
+    info = _probe(link, typed_title)
     try:
         with session_scope() as session:
             _already_shared(session, owner_id, [info.canonical_url])
             video = Video(
                 owner_id=owner_id,
-                original_url=checked,
+                original_url=link,
                 canonical_url=info.canonical_url,
-                site=info.site[:80],
-                title=typed_title or _probed_title(info.title, info.canonical_url),
+                site=_site_name(info),
+                title=typed_title or _probed_title(info.title, _fallback_title(info)),
                 thumbnail_url=_web_url(info.thumbnail_url),
                 duration_s=round(info.duration_s) if info.duration_s else None,
-                uploader=(info.uploader or None) and info.uploader[:200],
+                uploader=info.uploader[:200] if info.uploader else None,
                 media_url=_web_url(info.media_url),
                 comment=text,
                 created_at=utcnow(),
-                categories=_categories(session, category_slugs),
+                categories=_categories(session, categories),
             )
             session.add(video)
             session.flush()
@@ -287,15 +297,13 @@ def _owned(session: Session, owner_id: int, video_id: int) -> Video:
     return video
 
 
-def update_video(
-    owner_id: int, video_id: int, title: str, comment: str, category_slugs: Iterable[str]
-) -> VideoDetail:
+def update_video(owner_id: int, video_id: int, title: str, comment: str, categories: Iterable[str]) -> VideoDetail:
     """Change what the owner wrote about a video; its words are re-indexed for similar videos."""
     new_title, new_comment = clean_title(title), clean_comment(comment)
     with session_scope() as session:
         video = _owned(session, owner_id, video_id)
         video.title, video.comment = new_title, new_comment
-        video.categories = _categories(session, category_slugs)
+        video.categories = _categories(session, categories)
         session.flush()
         index_terms(session, video.id, video.title, video.comment)
         session.refresh(video)

@@ -30,3 +30,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def site(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh video site in `data_dir`, with cheap bcrypt (4 rounds) so account tests stay fast."""
+    monkeypatch.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
+    return data_dir

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.config import get_settings
-from core.faces.dlib_format import DlibFormatError, DlibReader
+from core.faces.dlib_format import DlibReader
 from core.faces.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,8 @@ def read_dlib_weights(data: bytes, source: str = MODEL_FILE) -> DlibWeights:
     r = DlibReader(data, source)
     r.expect_int("loss layer version", 1)
     if r.expect_string("loss_metric_", "loss_metric_2") == "loss_metric_2":
-        r.read_float(), r.read_float()  # margin and distance threshold: training only
+        for _ in range(2):
+            r.read_float()  # margin and distance threshold: training only
     ops = _template()
     versions = []
     for i, op in enumerate(ops):
@@ -249,16 +250,17 @@ def read_dlib_weights(data: bytes, source: str = MODEL_FILE) -> DlibWeights:
 
 
 def _zero_padded_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """dlib's add_prev: the output takes the larger of each dimension; missing values count as 0."""
-    if a.shape == b.shape:
-        return a + b
-    size = [max(x, y) for x, y in zip(a.shape[1:], b.shape[1:], strict=True)]
+    """dlib's add_prev: the sum takes the larger of each dimension, values aligned at index 0, missing ones 0.
 
-    def pad(t: torch.Tensor) -> torch.Tensor:
-        c, h, w = t.shape[1:]
-        return F.pad(t, (0, size[2] - w, 0, size[1] - h, 0, size[0] - c))
-
-    return pad(a) + pad(b)
+    Reuses the storage of whichever input already has the output's shape, so pass fresh tensors.
+    """
+    shape = torch.Size(max(x, y) for x, y in zip(a.shape, b.shape, strict=True))
+    if b.shape == shape:
+        a, b = b, a
+    if a.shape != shape:
+        a = F.pad(a, (0, shape[3] - a.shape[3], 0, shape[2] - a.shape[2], 0, shape[1] - a.shape[1]))
+    a[:, : b.shape[1], : b.shape[2], : b.shape[3]] += b
+    return a
 
 
 class _Residual(nn.Module):
@@ -272,9 +274,10 @@ class _Residual(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        main = self.conv2(F.relu(self.conv1(x)))
-        shortcut = F.avg_pool2d(x, 2, 2) if self.down else x
-        return F.relu(_zero_padded_add(shortcut, main))
+        main = self.conv2(F.relu_(self.conv1(x)))
+        if self.down:
+            return F.relu_(_zero_padded_add(F.avg_pool2d(x, 2, 2), main))
+        return F.relu_(main.add_(x))
 
 
 class DlibResNet(nn.Module):
@@ -293,9 +296,9 @@ class DlibResNet(nn.Module):
 
     def forward(self, chips: torch.Tensor) -> torch.Tensor:
         """(N, 150, 150, 3) uint8 RGB to (N, 128) float32 embeddings."""
-        x = (chips.float() - self.input_mean) / 256.0
+        x = chips.float().sub_(self.input_mean).mul_(1 / 256)  # exactly dlib's (x - mean) / 256
         x = x.permute(0, 3, 1, 2)  # NCHW view of NHWC data: channels_last without a copy
-        x = F.max_pool2d(F.relu(self.stem(x)), 3, 2)
+        x = F.relu_(F.max_pool2d(self.stem(x), 3, 2))  # relu commutes with max: run it on 4x fewer values
         x = self.blocks(x)
         return self.fc(x.mean(dim=(2, 3)))
 
@@ -367,8 +370,12 @@ def load_dlib_resnet(weights_dir: Path | None = None, dat_path: Path | None = No
     cache = (weights_dir or get_settings().weights_dir) / CACHE_FILE
     model = DlibResNet()
     if not _load_cache(cache, model):
-        state = _convert(dat_path or find_dlib_model_file())
-        model.load_state_dict(state, strict=True)
+        dat = dat_path or find_dlib_model_file()
+        state = _convert(dat)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:  # a layer of the wrong size: a different network in a file of that name
+            raise ModelUnavailable(f"{dat} holds a network of another shape than dlib's face ResNet: {exc}") from exc
         _write_cache(cache, state)
     return model.eval().requires_grad_(False)
 

@@ -1,0 +1,202 @@
+"""Live face sign-in for one browser session: engine per frame, the decision, and the lockout.
+
+Each frame the worker thread hands over goes through the one face engine: the main (largest)
+face is embedded and identified 1:N among enrolled accounts under the sign-in threshold and
+margin, then `SigninDecision` (core/face_signin.py) decides. The page only polls `status()`.
+
+Face attempts count towards the same lockout as passwords. A finished attempt is one failure,
+not every frame: an attempt that recognised account X but failed the head turn is a failed
+sign-in for X's email (a `LoginFailure` row, the password lockout's own table); a recognised
+account that is locked is refused before any challenge, as a password would be. An unknown face
+has no email, so "not recognised" attempts are limited per browser session (same count and
+window as the password lockout); reloading the page starts a new session and a new count, but
+an unknown face never signs anyone in, so all it buys is more "not recognised".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.accounts import AccountLocked, UserInfo, _lock_left, format_wait, get_user, unlock
+from core.config import Settings, get_settings
+from core.enrolment import gallery
+from core.face_signin import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
+from core.faces.engine import FaceEngine, get_engine
+from core.faces.matching import identify
+from core.faces.overlay import AMBER, GREEN, RED, Overlay
+from core.faces.quality import MIN_SCORE
+from core.models import LoginFailure, utcnow
+from core.repository import session_scope
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the sign-in panel shows; `user` is set only when the person is signed in."""
+
+    progress: Progress
+    user: UserInfo | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.progress.phase.finished
+
+
+def lock_seconds_left(email: str) -> int:
+    """Seconds until the (normalised) `email` may sign in again, by the password lockout's own rule."""
+    with session_scope() as session:
+        return _lock_left(session, email, utcnow())
+
+
+def record_face_failure(email: str) -> int:
+    """Count a failed face attempt against `email` like a wrong password; returns the lock's seconds left."""
+    now = utcnow()
+    with session_scope() as session:
+        session.add(LoginFailure(email=email, attempted_at=now))
+        session.flush()
+        return _lock_left(session, email, now)
+
+
+def rules_from(settings: Settings, engine: FaceEngine) -> Rules:
+    return Rules(
+        votes=settings.signin_votes,
+        window=settings.signin_window,
+        liveness=settings.liveness,
+        liveness_timeout_s=settings.liveness_timeout_s,
+        same_face_threshold=engine.verify_threshold,
+    )
+
+
+def _hint(reasons: tuple[str, ...]) -> str:
+    return reasons[0][:1].upper() + reasons[0][1:] + "." if reasons else "Look at the camera."
+
+
+class LiveSignIn:
+    """Face sign-in state of one browser session; `process` runs in the frame worker's thread."""
+
+    def __init__(self, engine: FaceEngine | None = None, settings: Settings | None = None) -> None:
+        self.engine = engine or get_engine()
+        self.settings = settings or get_settings()
+        self.rules = rules_from(self.settings, self.engine)
+        self.unknown_limit = FailureLimit(self.settings.login_max_failures, self.settings.login_window_min * 60.0)
+        self._lock = threading.Lock()
+        self.start()
+
+    def start(self) -> None:
+        """Begin a new attempt (first render, or "Try again"), with the gallery as enrolled now."""
+        faces = gallery()
+        with self._lock:
+            self._gallery = faces
+            self._decision = SigninDecision(self.rules)
+            self._user: UserInfo | None = None
+            self._override: Progress | None = None
+            self._attempt = object()
+            left = self.unknown_limit.seconds_left(time.monotonic())
+            if left:
+                self._override = Progress(
+                    Phase.LOCKED,
+                    f"Too many faces were not recognised from this browser. Try again in {format_wait(left)}, "
+                    "or sign in with your password.",
+                )
+
+    def status(self, now: float | None = None) -> Status:
+        """Where the attempt stands; also lets a pending head-turn challenge time out without frames."""
+        with self._lock:
+            if self._override is not None:
+                return Status(self._override)
+            before = self._decision.progress.phase
+            progress = self._decision.expire(time.monotonic() if now is None else now)
+            if progress.phase.finished and not before.finished:
+                self._finish(progress)
+            return Status(self._override or progress, self._user)
+
+    def process(self, rgb: np.ndarray, arrived: float) -> Overlay:
+        """One frame: engine, identification, decision; returns what to draw on the preview."""
+        with self._lock:
+            if self._override is not None or self._decision.progress.phase.finished:
+                return self._overlay((), self._override or self._decision.progress)
+            attempt, faces_gallery = self._attempt, self._gallery
+        faces = [face for face in self.engine.analyse(rgb) if face.detection.score >= MIN_SCORE]
+        frame = FrameResult(arrived, face=False, hint="No face found: look at the camera.")
+        if faces:
+            main = faces[0]
+            found = identify(
+                main.embedding,
+                faces_gallery.embeddings,
+                faces_gallery.accounts,
+                self.engine.signin_threshold,
+                self.settings.signin_margin,
+            )
+            frame = FrameResult(
+                arrived,
+                face=True,
+                good=main.quality.ok,
+                hint=_hint(main.quality.reasons),
+                account=found.label if main.quality.ok else None,
+                distance=found.distance,
+                yaw=main.quality.yaw,
+                embedding=main.embedding,
+            )
+        with self._lock:
+            if attempt is not self._attempt or self._override is not None:
+                return self._overlay((), self._override or self._decision.progress)
+            before = self._decision.progress.phase
+            progress = self._decision.observe(frame)
+            if progress.phase is Phase.CHALLENGE and before is Phase.LOOKING:
+                self._refuse_if_locked()
+            elif progress.phase.finished and not before.finished:
+                self._finish(progress)
+            shown = self._override or progress
+        box = [(faces[0].detection.box, self._colour(frame, shown))] if faces else []
+        return self._overlay(tuple(box), shown)
+
+    def _refuse_if_locked(self) -> None:
+        """A recognised account that is locked gets no head-turn challenge, as a password gets no check."""
+        user = get_user(self._decision.account)
+        left = lock_seconds_left(user.email) if user else 0
+        if left:
+            self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
+
+    def _finish(self, progress: Progress) -> None:
+        """Settle a finished attempt with the accounts: sign in, or count one failure."""
+        if progress.phase is Phase.NOT_RECOGNISED:
+            self.unknown_limit.record(time.monotonic())
+            return
+        user = get_user(progress.account)
+        if user is None:  # the account went away during the attempt
+            self._override = Progress(Phase.NOT_RECOGNISED, "Not recognised. Sign in with your password.")
+            return
+        if progress.phase is Phase.LIVENESS_FAILED:
+            left = record_face_failure(user.email)
+            if left:
+                self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
+            return
+        left = lock_seconds_left(user.email)
+        if left:
+            self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
+            return
+        unlock(user.email)  # a successful sign-in forgets earlier failures, as with a password
+        self._user = user
+
+    @staticmethod
+    def _colour(frame: FrameResult, shown: Progress) -> tuple[int, int, int]:
+        if shown.phase in {Phase.SIGNED_IN, Phase.CHALLENGE} or frame.account is not None:
+            return GREEN
+        return RED if frame.good else AMBER
+
+    @staticmethod
+    def _overlay(boxes: tuple, progress: Progress) -> Overlay:
+        captions = {
+            Phase.LOOKING: f"Recognising {progress.votes}/{progress.needed}",
+            Phase.CHALLENGE: f"Recognised: turn your head to your {progress.direction}",
+            Phase.SIGNED_IN: "Signed in",
+            Phase.NOT_RECOGNISED: "Not recognised",
+            Phase.LIVENESS_FAILED: "Head turn not seen",
+            Phase.LOCKED: "Locked",
+        }
+        arrow = progress.direction.sign if progress.direction is not None else 0
+        colour = GREEN if progress.phase in {Phase.SIGNED_IN, Phase.CHALLENGE} else AMBER
+        return Overlay(boxes=boxes, caption=captions[progress.phase], colour=colour, arrow=arrow)

@@ -1,0 +1,57 @@
+"""Downloading a shared video for its viewer: core.downloader fetches, this names and describes the file.
+
+The downloader keeps one finished file per video in `<data dir>/downloads` (named by the
+canonical URL), so a second download of the same video, by anyone, is served from there.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import get_settings
+from core.downloader import MediaError, Progress, download
+from core.videos import VideoNotFound, get_video
+
+_UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*]+')
+
+
+class DownloadFailed(ValueError):
+    """The video could not be downloaded; the message says why, for the viewer."""
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    path: Path
+    file_name: str  # what the browser saves it as: the video's title and the file's extension
+    size: int
+    mime: str
+
+
+def download_dir() -> Path:
+    return get_settings().data_dir / "downloads"
+
+
+def file_name(title: str, suffix: str) -> str:
+    """A file name every OS accepts, from the title people see: 'Hamilton test clip.mp4'."""
+    cleaned = "".join(ch for ch in title if not unicodedata.category(ch).startswith("C"))
+    cleaned = " ".join(_UNSAFE_IN_NAMES.sub(" ", cleaned).split()).strip(" .")[:100].rstrip(" .")
+    return f"{cleaned or 'video'}{suffix}"
+
+
+def download_video(video_id: int, progress: Progress | None = None) -> DownloadedFile:
+    """Fetch one video as a single file (size-capped by WEBTUBE_DOWNLOAD_MAX_MB) or reuse the cached copy."""
+    try:
+        video = get_video(video_id)
+    except VideoNotFound as exc:
+        raise DownloadFailed(str(exc)) from exc
+    max_bytes = get_settings().download_max_mb * 1_000_000
+    try:
+        path = download(video.canonical_url, download_dir(), max_bytes, progress)
+    except MediaError as exc:
+        raise DownloadFailed(exc.message) from exc
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return DownloadedFile(path, file_name(video.card.title, path.suffix), path.stat().st_size, mime)

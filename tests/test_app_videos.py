@@ -1,0 +1,201 @@
+"""Sharing, the feed, the video page and downloads through Streamlit's AppTest, against the local media server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.accounts import UserInfo, register
+from core.config import get_settings
+from core.videos import share_video
+from tests.support.app_driver import button, go, open_app, share, texts, widget
+from tests.support.media_server import CLIP_TITLE, FakeDns, MediaServer
+from views._components import md
+
+HOSTILE_COMMENT = "<script>alert('owned')</script>\n**not bold** [click](javascript:alert(1)) ![x](http://evil/x.png)"
+
+
+def _user(name: str) -> UserInfo:
+    return register(name, f"{name.lower()}@example.com", "password1", "password1")
+
+
+def _card_titles(at: AppTest) -> list[str]:
+    """Titles of the video cards on the page, in order (their links to `?v=`)."""
+    return [link.value.strip("*") for link in at.get("page_link") if link.proto.query_string.startswith("v=")]
+
+
+def _markdown_everywhere(at: AppTest) -> str:
+    kinds = ("markdown", "caption", "header", "subheader", "title", "success", "error", "warning", "info", "page_link")
+    return "\n".join(str(element.value) for kind in kinds for element in at.get(kind))
+
+
+def test_share_see_it_first_filter_open_similar_and_download(site: Path, media_server: MediaServer) -> None:
+    bob = _user("Bob")
+    share_video(bob.id, "https://videos.example/a", "Hamilton cast recording", ["music"], title="Hamilton songs")
+    share_video(bob.id, "https://videos.example/b", "", ["gaming"], title="Speedrun")
+    ann = _user("Ann")
+    at = open_app(ann.id)
+
+    share(at, media_server.url("watch.html"), "The opening number, live.", ["music", "education"])
+    assert not at.exception
+    assert texts(at, "success") == [f"Shared “{CLIP_TITLE}”."]
+    assert texts(at, "header") == [CLIP_TITLE]
+    assert at.get("video")[0].proto.url == media_server.url("clip.mp4")
+    assert texts(at, "text") == ["The opening number, live."]
+    category_links = [(link.value, link.proto.query_string) for link in at.get("page_link")][:2]
+    assert category_links == [("Education", "category=education"), ("Music", "category=music")]
+    assert "Similar videos" in texts(at, "subheader")
+    assert _card_titles(at) == ["Hamilton songs", "Speedrun"]  # shares a category and a word, then the rest
+    video_id = at.query_params["v"]
+
+    go(at, "views/feed.py")
+    assert _card_titles(at) == [CLIP_TITLE, "Speedrun", "Hamilton songs"]
+    assert texts(at, "caption")[0] == "3 videos"
+    widget(at, "selectbox", "Category").select("music").run()
+    assert _card_titles(at) == [CLIP_TITLE, "Hamilton songs"]
+    assert at.query_params["category"] == "music"
+    assert texts(at, "caption")[0] == "2 videos in Music"
+
+    go(at, "views/feed.py", category="education")  # the Education link on the video page
+    assert _card_titles(at) == [CLIP_TITLE]
+    widget(at, "text_input", "Search").input("cast").run()
+    assert _card_titles(at) == []
+    assert texts(at, "info") == ["No videos match. Try other words or another category."]
+
+    go(at, "views/watch.py", v=video_id)
+    button(at, "Download").click()
+    at.run()
+    assert not at.exception and texts(at, "error") == []
+    assert [bar.value for bar in at.get("progress")] == [100]
+    saved = at.get("download_button")
+    assert [b.label for b in saved] == [f"Save {md(CLIP_TITLE + '.mp4')} (0.6 MB)"]
+    at.run()
+    assert len(at.get("download_button")) == 1  # the session remembers the prepared file
+
+
+def test_a_second_download_reuses_the_cached_file(site: Path, media_server: MediaServer) -> None:
+    ann, bob = _user("Ann"), _user("Bob")
+    first = share_video(ann.id, media_server.url("clip.mp4"))
+    at = open_app(ann.id, "views/watch.py", v=str(first.id))
+    button(at, "Download").click()
+    at.run()
+    fetched = len(media_server.hits("clip.mp4"))
+    at = open_app(bob.id, "views/watch.py", v=str(first.id))  # someone else, another session
+    button(at, "Download").click()
+    at.run()
+    assert len(at.get("download_button")) == 1
+    assert len(media_server.hits("clip.mp4")) == fetched
+
+
+def test_visitors_can_watch_but_must_sign_in_to_download(site: Path, media_server: MediaServer) -> None:
+    card = share_video(_user("Ann").id, media_server.url("clip.mp4"))
+    at = open_app(None, "views/watch.py", v=str(card.id))
+    assert at.get("video")[0].proto.url == media_server.url("clip.mp4")
+    assert [b.label for b in at.get("button")] == []
+    assert "Sign in to download this video" in [link.value for link in at.get("page_link")]
+
+
+def test_download_failures_are_explained_on_the_page(site: Path, media_server: MediaServer) -> None:
+    ann = _user("Ann")
+    card = share_video(ann.id, media_server.url("notfound"), title="A lost video")
+    at = open_app(ann.id, "views/watch.py", v=str(card.id))
+    button(at, "Download").click()
+    at.run()
+    assert len(at.error) == 1 and "HTTP 404" in at.error[0].value
+    assert len(at.get("download_button")) == 0
+
+
+def test_comments_with_html_and_markdown_are_shown_as_text(site: Path, media_server: MediaServer) -> None:
+    at = share(open_app(_user("Ann").id), media_server.url("clip.mp4"), HOSTILE_COMMENT, ["comedy"])
+    assert texts(at, "text") == [HOSTILE_COMMENT]
+    assert "<script>" not in _markdown_everywhere(at)
+    assert len(at.get("html")) == 0
+
+
+def test_markdown_in_titles_is_escaped(site: Path) -> None:
+    ann = _user("Ann")
+    card = share_video(ann.id, "http://127.0.0.1:9/v", title="**Bold** [link](http://evil) <b>x</b>")
+    at = open_app(ann.id, "views/watch.py", v=str(card.id))
+    assert texts(at, "header") == [md("**Bold** [link](http://evil) <b>x</b>")]
+    go(at, "views/feed.py")
+    assert [link.value for link in at.get("page_link") if link.proto.query_string == f"v={card.id}"] == [
+        "**" + md("**Bold** [link](http://evil) <b>x</b>") + "**"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        (
+            "javascript:alert(document.cookie)",
+            "Only web links (http:// or https://) can be shared, not javascript: links.",
+        ),
+        ("file:///etc/passwd", "Only web links (http:// or https://) can be shared, not file: links."),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a private or local network address"),
+    ],
+)
+def test_dangerous_links_are_refused_on_the_page(
+    site: Path, monkeypatch: pytest.MonkeyPatch, url: str, message: str
+) -> None:
+    monkeypatch.setenv("WEBTUBE_ALLOW_PRIVATE_URLS", "false")
+    get_settings.cache_clear()
+    at = share(open_app(_user("Ann").id), url, "c", ["music"], title="typed title")
+    assert len(at.error) == 1 and at.error[0].value.startswith(message)
+    assert texts(at, "title") == ["Share a video"]
+    go(at, "views/feed.py")
+    assert _card_titles(at) == []
+
+
+def test_a_10000_character_comment_gets_a_clear_message_and_keeps_the_form(
+    site: Path, media_server: MediaServer
+) -> None:
+    at = share(open_app(_user("Ann").id), media_server.url("clip.mp4"), "x" * 10_000, ["music"])
+    assert texts(at, "error") == ["Comments can be at most 5,000 characters; this one has 10,000."]
+    assert widget(at, "text_area", "Comment").value == "x" * 10_000  # nothing typed is lost
+    assert widget(at, "multiselect", "Categories").value == ["music"]
+
+
+def test_a_failed_probe_says_why_and_a_typed_title_saves_the_link(site: Path, media_server: MediaServer) -> None:
+    at = share(open_app(_user("Ann").id), media_server.url("notfound"), "worth keeping", ["news"])
+    assert len(at.warning) == 1
+    assert "HTTP 404" in at.warning[0].value and "type a title" in at.warning[0].value
+    widget(at, "text_input", "Title (optional)").input("Saved by hand")
+    button(at, "Share").click()
+    at.run()
+    assert texts(at, "header") == ["Saved by hand"]
+    assert [b.value for b in at.get("link_button")] == ["Open the original"]
+
+
+def test_youtube_links_play_inline_even_offline(site: Path, loopback_only: FakeDns) -> None:
+    at = share(open_app(_user("Ann").id), "https://youtu.be/dQw4w9WgXcQ?t=42", "", ["music"])
+    player = at.get("video")[0].proto
+    assert (player.url, player.start_time) == ("https://www.youtube.com/embed/dQw4w9WgXcQ", 42)
+    assert texts(at, "header") == [md("YouTube video dQw4w9WgXcQ")]
+
+
+def test_the_same_link_twice_is_refused_for_the_same_person(site: Path, media_server: MediaServer) -> None:
+    at = open_app(_user("Ann").id)
+    share(at, media_server.url("clip.mp4"))
+    share(at, media_server.url("clip.mp4"))
+    assert texts(at, "error") == ["You already shared this video as “clip”."]
+
+
+def test_pages_of_the_feed(site: Path) -> None:
+    ann = _user("Ann")
+    for i in range(15):
+        share_video(ann.id, f"http://127.0.0.1:9/{i}", title=f"Clip {i:02d}")
+    at = open_app(ann.id)
+    assert _card_titles(at)[:2] == ["Clip 14", "Clip 13"] and len(_card_titles(at)) == 12
+    at.get("pagination")[0].select(2).run()
+    assert _card_titles(at) == ["Clip 02", "Clip 01", "Clip 00"]
+
+
+def test_an_unknown_video_or_category_is_explained(site: Path) -> None:
+    at = open_app(None, "views/watch.py", v="12345")
+    assert texts(at, "error") == ["This video does not exist (any more)."]
+    go(at, "views/watch.py", v="not-a-number")
+    assert texts(at, "error") == ["This link does not point to a video."]
+    go(at, "views/feed.py", category="polka")
+    assert texts(at, "warning") == ["That category does not exist; showing all videos."]

@@ -1,0 +1,73 @@
+"""Face sign-in in headless Chromium with a fake webcam (a .y4m looped from ../shared/faces), liveness off.
+
+One app server for the module; each test launches Chromium with its own fake camera.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from core.accounts import register
+from core.config import get_settings
+from core.enrolment import enrol_photo
+from tests.support.app_server import AppServer, launch_chromium, run_app_server
+from tests.support.fake_camera import still_y4m
+from tests.support.webrtc_driver import start_camera_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def face_app(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[AppServer]:
+    """The app with liveness off; Ann (Obama) and Bob (Biden) have enrolled faces."""
+    data_dir = tmp_path_factory.mktemp("face-app")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
+        env.delenv("DATABASE_URL", raising=False)
+        env.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
+        get_settings.cache_clear()
+        for name, photo in (("Ann", "people/obama/obama_1.jpg"), ("Bob", "people/biden/biden_1.jpg")):
+            user = register(name, f"{name.lower()}@example.com", "password1", "password1")
+            enrol_photo(user.id, (faces_dir / photo).read_bytes(), keep_image=False)
+        with run_app_server(data_dir, env={"WEBTUBE_LIVENESS": "false"}) as server:
+            yield server
+    get_settings.cache_clear()
+
+
+def _camera(tmp_path: Path, faces_dir: Path, photo: str) -> str:
+    return f"--use-file-for-fake-video-capture={still_y4m(faces_dir / photo, tmp_path / 'camera.y4m')}"
+
+
+def _browser_args(camera: str) -> list[str]:
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", camera]
+
+
+def test_an_enrolled_person_signs_in_with_their_face(face_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
+    camera = _camera(tmp_path, faces_dir, "people/obama/obama_2.jpg")  # another photo than the enrolled one
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, _browser_args(camera))
+        page = browser.new_page()
+        page.goto(f"{face_app.url}/sign_in")
+        expect(page.get_by_text("Sign in with your face")).to_be_visible(timeout=30_000)
+        start_camera_until(page, page.get_by_text("Welcome back, Ann."))
+        expect(page.get_by_text("Signed in as")).to_be_visible()
+        expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("ann@example.com")
+        browser.close()
+
+
+def test_a_different_person_is_not_signed_in(face_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
+    camera = _camera(tmp_path, faces_dir, "people/kit_harington/kit_harington_1.jpg")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, _browser_args(camera))
+        page = browser.new_page()
+        page.goto(f"{face_app.url}/sign_in")
+        start_camera_until(page, page.get_by_text("Not recognised. Sign in with your password, or try again."))
+        expect(page.get_by_text("Not signed in")).to_be_visible()
+        expect(page.get_by_text(re.compile("Welcome back"))).to_have_count(0)
+        expect(page.get_by_label("Email")).to_be_visible()  # the password form stays available
+        browser.close()

@@ -1,0 +1,65 @@
+"""Liveness in headless Chromium: a still photo of an enrolled person, held to the camera, fails the head turn.
+
+Its own module because liveness is a server setting (on here, off in test_browser_face.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import func, select
+
+from core.accounts import register
+from core.config import get_settings
+from core.enrolment import enrol_photo
+from core.models import LoginFailure
+from core.repository import session_scope
+from tests.support.app_server import AppServer, launch_chromium, run_app_server
+from tests.support.fake_camera import still_y4m
+from tests.support.webrtc_driver import start_camera_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def liveness_app(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[AppServer]:
+    """The app with liveness on and a 4-second head turn; Ann (Obama) has an enrolled face."""
+    data_dir = tmp_path_factory.mktemp("liveness-app")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
+        env.delenv("DATABASE_URL", raising=False)
+        env.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
+        get_settings.cache_clear()
+        ann = register("Ann", "ann@example.com", "password1", "password1")
+        enrol_photo(ann.id, (faces_dir / "people/obama/obama_1.jpg").read_bytes(), keep_image=False)
+        with run_app_server(data_dir, env={"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": "4"}) as server:
+            yield server
+    get_settings.cache_clear()
+
+
+def _failures(data_dir: Path) -> int:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
+        get_settings.cache_clear()
+        with session_scope() as session:
+            count = session.scalar(select(func.count()).where(LoginFailure.email == "ann@example.com"))
+    get_settings.cache_clear()
+    return int(count or 0)
+
+
+def test_a_still_photo_fails_the_head_turn(liveness_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
+    camera = still_y4m(faces_dir / "people/obama/obama_2.jpg", tmp_path / "photo.y4m")
+    args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, [*args, f"--use-file-for-fake-video-capture={camera}"])
+        page = browser.new_page()
+        page.goto(f"{liveness_app.url}/sign_in")
+        start_camera_until(page, page.get_by_text("Recognised, now turn your head to your"))
+        failed = page.get_by_text("The head turn was not seen in time. Try again, or sign in with your password.")
+        expect(failed).to_be_visible(timeout=15_000)
+        expect(page.get_by_text("Not signed in")).to_be_visible()
+        browser.close()
+    assert _failures(liveness_app.data_dir) == 1  # counted against Ann's email, like a wrong password

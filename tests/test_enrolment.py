@@ -1,0 +1,187 @@
+"""Enrolment on the real photos: quality gate, someone else's face refused, opt-in snapshots, deletion."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import SessionTransaction
+
+from core.accounts import UserInfo, register
+from core.enrolment import (
+    FACE_DIR,
+    MAX_SAMPLES,
+    EnrolmentRefused,
+    candidate,
+    delete_face_data,
+    enrol,
+    enrol_photo,
+    enrolment_of,
+    gallery,
+)
+from core.faces.engine import get_engine
+from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
+from core.faces.images import load_image
+from core.models import FaceSample
+from core.repository import session_scope
+
+
+def _account(name: str) -> UserInfo:
+    return register(name, f"{name.lower()}@example.com", "password1", "password1")
+
+
+def _photo(faces_dir: Path, relative: str) -> bytes:
+    return (faces_dir / relative).read_bytes()
+
+
+def _rows(user_id: int) -> list[FaceSample]:
+    with session_scope() as session:
+        return list(session.scalars(select(FaceSample).where(FaceSample.user_id == user_id)))
+
+
+def test_enrol_stores_the_embedding_and_no_image_unless_asked(site: Path, faces_dir: Path) -> None:
+    ann = _account("Ann")
+    enrolled = enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
+    assert enrolled.count == 1 and enrolled.samples[0].image is None
+    (row,) = _rows(ann.id)
+    assert (row.embedder, row.dim, row.image_path) == ("dlib", 128, None)
+    stored = np.frombuffer(row.embedding, dtype="<f4")
+    direct = get_engine().single_face(load_image(faces_dir / "people/obama/obama_2.jpg")).embedding
+    assert np.allclose(stored, direct, atol=1e-6)
+    assert not (site / FACE_DIR).exists()
+
+
+def test_opt_in_keeps_a_small_snapshot_under_the_data_dir(site: Path, faces_dir: Path) -> None:
+    ann = _account("Ann")
+    enrolled = enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=True)
+    image = enrolled.samples[0].image
+    assert image is not None and image.parent == site / FACE_DIR / str(ann.id)
+    with Image.open(image) as snapshot:
+        assert snapshot.size == (160, 160)
+
+
+@pytest.mark.parametrize(
+    ("photo", "error"),
+    [
+        ("hard/obama_partial_face_1.jpg", PoorQualityFace),
+        ("groups/two_people.jpg", TooManyFaces),
+    ],
+)
+def test_only_one_good_face_is_enrolled(site: Path, faces_dir: Path, photo: str, error: type) -> None:
+    ann = _account("Ann")
+    with pytest.raises(error):
+        enrol_photo(ann.id, _photo(faces_dir, photo), keep_image=True)
+    assert _rows(ann.id) == []
+    assert not (site / FACE_DIR).exists()
+
+
+def test_a_photo_without_a_face_is_refused(site: Path) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (120, 140, 160)).save(out, format="JPEG")
+    with pytest.raises(NoFaceFound):
+        enrol_photo(_account("Ann").id, out.getvalue(), keep_image=False)
+
+
+def test_a_candidate_must_pass_the_quality_verdict(site: Path, faces_dir: Path) -> None:
+    rgb = load_image(faces_dir / "hard/obama_partial_face_1.jpg")
+    face = get_engine().analyse(rgb)[0]
+    assert not face.quality.ok
+    with pytest.raises(PoorQualityFace, match="cut by the image edge"):
+        candidate(rgb, face)
+
+
+def test_someone_elses_face_is_refused_for_a_new_account(site: Path, faces_dir: Path) -> None:
+    ann, bob = _account("Ann"), _account("Bob")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=False)
+    with pytest.raises(EnrolmentRefused, match="matches another account's enrolled face"):
+        enrol_photo(bob.id, _photo(faces_dir, "people/obama/obama_3.jpg"), keep_image=True)
+    assert _rows(bob.id) == []
+    assert not (site / FACE_DIR / str(bob.id)).exists()
+    # Bob's own face is fine, and Ann can add more of hers
+    assert enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False).count == 1
+    assert enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_4.jpg"), keep_image=False).count == 2
+
+
+def test_a_face_closer_to_another_account_than_to_ones_own_is_refused(site: Path, faces_dir: Path) -> None:
+    ann, bob = _account("Ann"), _account("Bob")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=False)
+    enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False)
+    with pytest.raises(EnrolmentRefused):
+        enrol_photo(bob.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
+    assert len(_rows(bob.id)) == 1
+
+
+def test_a_batch_is_enrolled_whole_or_not_at_all(site: Path, faces_dir: Path) -> None:
+    ann, bob = _account("Ann"), _account("Bob")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=False)
+    engine = get_engine()
+    batch = []
+    for relative in ("people/biden/biden_1.jpg", "people/biden/biden_2.jpg", "people/obama/obama_2.jpg"):
+        rgb = load_image(faces_dir / relative)
+        batch.append(candidate(rgb, engine.single_face(rgb)))
+    with pytest.raises(EnrolmentRefused):
+        enrol(bob.id, batch, keep_images=True)
+    assert _rows(bob.id) == []
+    assert not any((site / FACE_DIR).glob(f"{bob.id}/*"))
+    assert enrol(bob.id, batch[:2], keep_images=True).count == 2
+
+
+def test_an_account_holds_at_most_max_samples(site: Path, faces_dir: Path) -> None:
+    ann = _account("Ann")
+    rgb = load_image(faces_dir / "people/obama/obama_2.jpg")
+    one = candidate(rgb, get_engine().single_face(rgb))
+    enrol(ann.id, [one] * MAX_SAMPLES, keep_images=False)
+    with pytest.raises(EnrolmentRefused, match=f"at most {MAX_SAMPLES}"):
+        enrol(ann.id, [one], keep_images=False)
+    assert enrolment_of(ann.id).count == MAX_SAMPLES
+
+
+def test_gallery_holds_every_account_and_listing_is_newest_first(site: Path, faces_dir: Path) -> None:
+    ann, bob = _account("Ann"), _account("Bob")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=False)
+    enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False)
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
+    faces = gallery()
+    assert faces.embeddings.shape == (3, 128) and faces.embeddings.dtype == np.float32
+    assert sorted(faces.accounts) == [ann.id, ann.id, bob.id]
+    listed = enrolment_of(ann.id)
+    assert listed.count == 2
+    assert listed.samples[0].id > listed.samples[1].id
+    assert listed.last_at == listed.samples[0].created_at
+
+
+def test_delete_my_face_data_removes_rows_images_and_gallery_entries(site: Path, faces_dir: Path) -> None:
+    ann, bob = _account("Ann"), _account("Bob")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=True)
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=True)
+    enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=True)
+    assert delete_face_data(ann.id) == 2
+    assert _rows(ann.id) == [] and enrolment_of(ann.id).count == 0
+    assert not (site / FACE_DIR / str(ann.id)).exists()
+    assert list((site / FACE_DIR).iterdir()) == [site / FACE_DIR / str(bob.id)]
+    assert gallery().accounts == (bob.id,)
+    assert enrolment_of(bob.id).samples[0].image is not None
+    assert delete_face_data(ann.id) == 0
+
+
+def test_a_failed_delete_leaves_rows_and_images_as_they_were(
+    site: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = _account("Ann")
+    enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=True)
+    image = enrolment_of(ann.id).samples[0].image
+
+    def broken_commit(self: SessionTransaction) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SessionTransaction, "commit", broken_commit)
+    with pytest.raises(RuntimeError, match="disk full"):
+        delete_face_data(ann.id)
+    monkeypatch.undo()
+    assert len(_rows(ann.id)) == 1
+    assert image is not None and image.is_file()
+    assert sorted(p.name for p in (site / FACE_DIR).iterdir()) == [str(ann.id)]

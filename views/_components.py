@@ -1,0 +1,109 @@
+"""Widgets and helpers more than one page uses: cards, category links, dates, flashes, user text.
+
+Everything people typed (titles, names, comments) is shown as text: `md` escapes it for the
+widgets whose labels are Markdown, and comments go through `st.text`. No user text ever meets
+`unsafe_allow_html`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+
+from core.accounts import UserInfo
+from core.videos import CategoryInfo, VideoCard
+
+FEED = "views/feed.py"
+WATCH = "views/watch.py"
+SHARE = "views/share.py"
+PROFILE = "views/profile.py"
+SIGN_IN = "views/sign_in.py"
+REGISTER = "views/register.py"
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+# GFM turns bare addresses into links even when escaped; an invisible word joiner breaks the patterns.
+_AUTOLINKS = re.compile(r"(?<=@)|(?<=www)(?=\.)|(?<=:)(?=//)", re.IGNORECASE)
+NO_THUMBNAIL = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 180">'
+    '<rect width="320" height="180" fill="#2b2f3a"/>'
+    '<polygon points="140,65 140,115 185,90" fill="#c9ccd3"/></svg>'
+)
+
+
+def md(text: str) -> str:
+    """`text` escaped so a Markdown label shows it literally: no links, images, emphasis, HTML or colours."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", _AUTOLINKS.sub("\u2060", text))
+
+
+def current_user() -> UserInfo | None:
+    """The signed-in account, refreshed from the database by app.py on every run."""
+    return st.session_state.get("user")
+
+
+def flash(message: str) -> None:
+    """A success message shown once, on the next page the person sees."""
+    st.session_state["flash"] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop("flash", None)
+    if message:
+        st.success(message)
+
+
+def when(moment: datetime) -> str:
+    """A date in the browser's time zone (UTC when the browser does not say), like '22 Nov 2026'."""
+    try:
+        zone = ZoneInfo(st.context.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %Y}"
+
+
+def duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def byline(card: VideoCard) -> str:
+    """'Author · 22 Nov 2026 · 3:05', escaped for a Markdown caption."""
+    parts = [card.author_name, when(card.created_at), duration(card.duration_s)]
+    return " · ".join(md(part) for part in parts if part)
+
+
+def category_links(categories: tuple[CategoryInfo, ...]) -> None:
+    """Each category as a link to the feed filtered by it."""
+    if not categories:
+        return
+    with st.container(horizontal=True, gap="small"):
+        for category in categories:
+            st.page_link(
+                FEED, label=md(category.name), icon=":material/sell:", query_params={"category": category.slug}
+            )
+
+
+def thumbnail(card: VideoCard) -> None:
+    st.image(card.thumbnail_url or NO_THUMBNAIL, width="stretch")
+
+
+def video_card(card: VideoCard) -> None:
+    """A feed card: thumbnail, title linking to the video page, author and date, categories."""
+    with st.container(border=True):
+        thumbnail(card)
+        st.page_link(WATCH, label=f"**{md(card.title)}**", query_params={"v": str(card.id)})
+        st.caption(byline(card))
+        category_links(card.categories)
+
+
+def video_grid(cards: list[VideoCard], columns: int = 3) -> None:
+    for start in range(0, len(cards), columns):
+        for column, card in zip(st.columns(columns), cards[start : start + columns], strict=False):
+            with column:
+                video_card(card)

@@ -1,0 +1,53 @@
+"""The sign-in page's "Sign in with your face" panel, beside the password form.
+
+The camera view feeds the session's `LiveSignIn` through a latest-frame-wins worker; a fragment
+polls its status twice a second while the camera plays, so progress ("recognised, now turn your
+head to your left") shows without rerunning the whole app on every frame. Success signs the
+person in exactly as the password form does.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.face_signin import Phase
+from core.face_signin_live import LiveSignIn
+from core.live_frames import LatestFrameWorker
+from views._components import FEED, flash, md
+from views._live_camera import POLL_S, live_camera, session_object
+
+SIGNIN_KEY = "face_signin"
+
+
+def _new_signin() -> tuple[LiveSignIn, LatestFrameWorker]:
+    live = LiveSignIn()
+    return live, LatestFrameWorker(live.process)
+
+
+def _status(live: LiveSignIn) -> None:
+    status = live.status()
+    progress = status.progress
+    if status.user is not None:
+        st.session_state.pop(SIGNIN_KEY, None)
+        st.session_state["user_id"] = status.user.id
+        flash(f"Welcome back, {md(status.user.display_name)}.")
+        st.switch_page(st.session_state.pop("after_sign_in", FEED))
+    if progress.phase is Phase.LOOKING:
+        st.info(progress.message, icon=":material/face:")
+    elif progress.phase is Phase.CHALLENGE:
+        st.warning(progress.message, icon=":material/360:")
+    else:
+        st.error(progress.message, icon=":material/no_accounts:")
+        st.button("Try again", icon=":material/refresh:", key="face-signin-again", on_click=live.start)
+
+
+def render_face_signin() -> None:
+    """The panel: camera, live status; on success the session is signed in and leaves for the feed."""
+    st.subheader("Sign in with your face", anchor=False)
+    live, worker = session_object(SIGNIN_KEY, _new_signin)
+    st.caption(
+        "Press START and look at the camera."
+        + (" You will then be asked to turn your head to one side." if live.rules.liveness else "")
+    )
+    context = live_camera("face-signin-camera", worker)
+    st.fragment(_status, run_every=POLL_S if context.state.playing else None, key="face-signin-status")(live)

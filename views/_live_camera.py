@@ -1,0 +1,48 @@
+"""The live webcam view both face panels use: streamlit-webrtc feeding a latest-frame-wins worker.
+
+The video callback (run by streamlit-webrtc in its own thread, once per frame) only hands the
+frame to the worker and draws the last overlay the worker published, so the preview keeps the
+camera's pace while the face engine works on the newest frame in the background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import av
+import numpy as np
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
+
+from core.config import get_settings
+from core.faces.overlay import Overlay, draw_overlay
+from core.live_frames import LatestFrameWorker
+
+CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
+POLL_S = 0.5  # how often a panel re-reads the worker's state while the camera plays
+
+
+def session_object(key: str, make: Callable[[], Any]) -> Any:
+    """One object per browser session under `key` (workers must outlive reruns)."""
+    if key not in st.session_state:
+        st.session_state[key] = make()
+    return st.session_state[key]
+
+
+def live_camera(key: str, worker: LatestFrameWorker[Overlay]) -> WebRtcStreamerContext:
+    """The webcam component (START/STOP) wired to `worker`; ICE servers come from the settings."""
+
+    def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
+        rgb: np.ndarray = frame.to_ndarray(format="rgb24")
+        worker.submit(rgb)
+        return av.VideoFrame.from_ndarray(draw_overlay(rgb.copy(), worker.latest), format="rgb24")
+
+    return webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=get_settings().rtc_configuration,
+        media_stream_constraints=CAMERA,
+        video_frame_callback=on_frame,
+        async_processing=True,
+    )

@@ -1,0 +1,33 @@
+"""Register: name, email, password typed twice; the new account is signed in at once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.accounts import MIN_PASSWORD, AccountError, register
+from views._components import FEED, SIGN_IN, current_user, flash, md
+
+if current_user() is not None:  # already signed in
+    st.switch_page(FEED)
+st.title("Create your account")
+with st.form("register"):
+    name = st.text_input("Display name", autocomplete="name")
+    email = st.text_input("Email", autocomplete="email")
+    password = st.text_input(
+        "Password", type="password", autocomplete="new-password", help=f"At least {MIN_PASSWORD} characters."
+    )
+    repeated = st.text_input("Password again", type="password", autocomplete="new-password")
+    submitted = st.form_submit_button("Register", type="primary", icon=":material/person_add:")
+
+if submitted:
+    try:
+        user = register(name, email, password, repeated)
+    except AccountError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["user_id"] = user.id
+        admin = " As the first account, you are the site's admin." if user.is_admin else ""
+        flash(f"Welcome to WebTube, {md(user.display_name)}!{admin}")
+        st.switch_page(st.session_state.pop("after_sign_in", FEED))
+
+st.page_link(SIGN_IN, label="Already registered? Sign in", icon=":material/login:")

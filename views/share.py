@@ -1,0 +1,45 @@
+"""Share a video: a link, a comment, categories; the site is asked for title, thumbnail and length."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.videos import MAX_CATEGORIES, MAX_COMMENT, ProbeFailed, VideoError, list_categories, share_video
+from views._components import WATCH, current_user, flash, md
+
+user = current_user()
+assert user is not None  # app.py sends visitors to sign in
+names = {c.slug: c.name for c in list_categories()}
+
+st.title("Share a video")
+with st.form("share"):
+    url = st.text_input("Video link", placeholder="https://www.youtube.com/watch?v=…")
+    comment = st.text_area(
+        "Comment",
+        placeholder="Why is it worth watching?",
+        help=f"Up to {MAX_COMMENT:,} characters, shown as plain text.",
+    )
+    categories = st.multiselect(
+        "Categories",
+        options=list(names),
+        format_func=names.__getitem__,
+        max_selections=MAX_CATEGORIES,
+        placeholder="Type to search categories",
+    )
+    title = st.text_input(
+        "Title (optional)",
+        help="Leave empty to use the video's own title. Needed when the site cannot tell us about the video.",
+    )
+    submitted = st.form_submit_button("Share", type="primary", icon=":material/add_link:")
+
+if submitted:
+    try:
+        with st.spinner("Asking the site about this video…"):
+            shared = share_video(user.id, url, comment, categories, title)
+    except ProbeFailed as exc:
+        st.warning(str(exc), icon=":material/cloud_off:")
+    except VideoError as exc:
+        st.error(str(exc))
+    else:
+        flash(f"Shared “{md(shared.title)}”.")
+        st.switch_page(WATCH, query_params={"v": str(shared.id)})

@@ -1,0 +1,33 @@
+"""Sign in with email and password; wrong email or password get one message, repeated failures a lock."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.accounts import AccountError, sign_in
+from views._components import FEED, REGISTER, current_user, flash, md, show_flash
+
+if current_user() is not None:  # already signed in
+    st.switch_page(FEED)
+show_flash()
+st.title("Sign in")
+reason = st.session_state.pop("sign_in_reason", None)
+if reason:
+    st.info(reason)
+
+with st.form("sign_in"):
+    email = st.text_input("Email", autocomplete="email")
+    password = st.text_input("Password", type="password", autocomplete="current-password")
+    submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+
+if submitted:
+    try:
+        user = sign_in(email, password)
+    except AccountError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["user_id"] = user.id
+        flash(f"Welcome back, {md(user.display_name)}.")
+        st.switch_page(st.session_state.pop("after_sign_in", FEED))
+
+st.page_link(REGISTER, label="No account yet? Register", icon=":material/person_add:")
