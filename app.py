@@ -50,7 +50,7 @@ with st.sidebar:
         st.markdown(f"Signed in as **{md(user.display_name)}**")
         st.caption(md(user.email) + (" · admin" if user.is_admin else ""))
         if st.button("Sign out", icon=":material/logout:"):
-            for key in ("user_id", "user", "after_sign_in"):
+            for key in ("user_id", "user", "after_sign_in", "downloads"):
                 st.session_state.pop(key, None)
             st.session_state["flash"] = "You are signed out."
             st.switch_page(feed)

@@ -2,7 +2,7 @@
 
 Passwords are NFC-normalised, hashed with SHA-256 and then bcrypt: the pre-hash lifts bcrypt's
 72-byte limit so long passphrases work whole, and base64 keeps NUL bytes out of bcrypt.
-`WEBTUBE_BCRYPT_ROUNDS` (default 12) lowers the cost for tests and benchmarks only.
+`WEBTUBE_BCRYPT_ROUNDS` (Settings.bcrypt_rounds, default 12) lowers the cost for tests and benchmarks only.
 """
 
 from __future__ import annotations
@@ -125,9 +125,7 @@ def _bcrypt_input(password: str) -> bytes:
 
 def bcrypt_rounds() -> int:
     """bcrypt's cost: 12, or WEBTUBE_BCRYPT_ROUNDS (4 to 16) where tests and benchmarks need it cheaper."""
-    raw = os.environ.get("WEBTUBE_BCRYPT_ROUNDS", "").strip()
-    rounds = int(raw) if raw.isdigit() else 12
-    return min(max(rounds, 4), 16)
+    return get_settings().bcrypt_rounds
 
 
 def hash_password(password: str) -> str:

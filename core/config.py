@@ -75,12 +75,11 @@ class Settings:
     signin_votes: int
     liveness: bool
     liveness_timeout_s: float
-    vector_backend: str
-    milvus_uri: str
     allow_private_urls: bool
     download_max_mb: int
     login_max_failures: int
     login_window_min: int
+    bcrypt_rounds: int
     ice_servers: str  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
 
     @property
@@ -113,9 +112,6 @@ def get_settings() -> Settings:
     device = _env_str("WEBTUBE_DEVICE", "auto").lower()
     if device not in {"auto", "cpu", "cuda"}:
         raise ConfigError(f"WEBTUBE_DEVICE must be auto, cpu or cuda, not {device!r}")
-    backend = _env_str("WEBTUBE_VECTOR_BACKEND", "local").lower()
-    if backend not in {"local", "milvus"}:
-        raise ConfigError(f"WEBTUBE_VECTOR_BACKEND must be local or milvus, not {backend!r}")
     return Settings(
         data_dir=data_dir,
         weights_dir=weights_dir,
@@ -133,11 +129,10 @@ def get_settings() -> Settings:
         signin_votes=_env_int("WEBTUBE_SIGNIN_VOTES", 5),
         liveness=_env_bool("WEBTUBE_LIVENESS", True),
         liveness_timeout_s=float(_env_float("WEBTUBE_LIVENESS_TIMEOUT_S", 8.0) or 8.0),
-        vector_backend=backend,
-        milvus_uri=_env_str("WEBTUBE_MILVUS_URI", str(data_dir / "milvus.db")),
         allow_private_urls=_env_bool("WEBTUBE_ALLOW_PRIVATE_URLS", False),
         download_max_mb=_env_int("WEBTUBE_DOWNLOAD_MAX_MB", 500),
         login_max_failures=_env_int("WEBTUBE_LOGIN_MAX_FAILURES", 5),
         login_window_min=_env_int("WEBTUBE_LOGIN_WINDOW_MIN", 15),
+        bcrypt_rounds=min(max(_env_int("WEBTUBE_BCRYPT_ROUNDS", 12), 4), 16),
         ice_servers=_env_ice_servers("WEBTUBE_ICE_SERVERS"),
     )

@@ -6,7 +6,7 @@ never the whole table: it stays quick at 10,000 videos. A word's weight is its i
 frequency (rare words say more), doubled when it is in the title; only the video's 16 weightiest
 words are matched, and words in more than 2% of videos (at least 50) are ignored, which bounds
 the rows read whatever the text. The score is half the share of the video's categories a candidate also has and
-half the share of its word weight; ties go to the newer video. When fewer candidates share
+half the share of its word weight; ties go to the later-shared video. When fewer candidates share
 anything than the page shows, the newest other videos fill the list, so its length is fixed.
 """
 
@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.models import Video, VideoTerm, video_categories
 from core.repository import session_scope
+from core.video_records import VideoCard, card, with_cards
 from core.video_terms import terms
-from core.videos import VideoCard, VideoNotFound, card, with_cards
+from core.videos import VideoNotFound
 
 SIMILAR_COUNT = 6
 POOL = 200  # candidates kept from each side (categories, words) before exact scoring
@@ -71,7 +72,7 @@ def _word_overlap(session: Session, video: Video, weights: dict[str, float], onl
     return {vid: value for vid, value in session.execute(query)}
 
 
-def similar_ids(session: Session, video: Video, limit: int = SIMILAR_COUNT) -> list[int]:
+def _similar_ids(session: Session, video: Video, limit: int = SIMILAR_COUNT) -> list[int]:
     """Ids of the `limit` videos most like `video`, best first, never `video` itself."""
     category_ids = [c.id for c in video.categories]
     weights = _word_weights(session, video)
@@ -101,6 +102,6 @@ def similar_videos(video_id: int, limit: int = SIMILAR_COUNT) -> list[VideoCard]
         video = session.get(Video, video_id)
         if video is None:
             raise VideoNotFound("This video does not exist (any more).")
-        ids = similar_ids(session, video, limit)
+        ids = _similar_ids(session, video, limit)
         found = {v.id: v for v in session.scalars(with_cards(select(Video).where(Video.id.in_(ids))))}
         return [card(found[i]) for i in ids if i in found]

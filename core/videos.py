@@ -1,4 +1,4 @@
-"""Sharing videos by URL, editing and deleting them, and the plain records pages show.
+"""Sharing videos by URL, editing and deleting them.
 
 A share is checked in the cheap order (input, URL safety, categories, duplicates) before the
 slow probe, and written in one transaction; the (owner, canonical URL) unique constraint is
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from core.downloader import ProbeError, VideoInfo, probe
 from core.models import Category, Video, utcnow
 from core.repository import session_scope
 from core.urls import UrlError, normalise_url, parse_youtube
+from core.video_records import CategoryInfo, VideoCard, VideoDetail, card, category_info, detail, with_cards
 from core.video_terms import index_terms
 
 MAX_COMMENT = 5000
@@ -61,88 +59,6 @@ class VideoNotFound(VideoError):
 
 class NotYourVideo(VideoError):
     pass
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    slug: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Player:
-    """How the video page plays a video: YouTube and plain files inline, anything else as a link out."""
-
-    kind: Literal["youtube", "file", "link"]
-    url: str
-    start_s: int = 0
-
-
-@dataclass(frozen=True)
-class VideoCard:
-    """What a feed card shows."""
-
-    id: int
-    title: str
-    thumbnail_url: str | None
-    site: str
-    duration_s: int | None
-    author_id: int
-    author_name: str
-    created_at: datetime
-    categories: tuple[CategoryInfo, ...]
-
-
-@dataclass(frozen=True)
-class VideoDetail:
-    """What the video page and the owner's editor show."""
-
-    card: VideoCard
-    comment: str
-    original_url: str
-    canonical_url: str
-    uploader: str | None
-    player: Player
-
-
-def category_info(category: Category) -> CategoryInfo:
-    return CategoryInfo(category.id, category.slug, category.name)
-
-
-def card(video: Video) -> VideoCard:
-    """A card from a video loaded with its owner and categories."""
-    return VideoCard(
-        id=video.id,
-        title=video.title,
-        thumbnail_url=video.thumbnail_url,
-        site=video.site,
-        duration_s=video.duration_s,
-        author_id=video.owner_id,
-        author_name=video.owner.display_name,
-        created_at=video.created_at,
-        categories=tuple(category_info(c) for c in video.categories),
-    )
-
-
-def player_for(video: Video) -> Player:
-    ref = parse_youtube(video.original_url) or parse_youtube(video.canonical_url)
-    if ref is not None:
-        return Player("youtube", ref.watch_url, ref.start_seconds or 0)
-    if video.media_url:
-        return Player("file", video.media_url)
-    return Player("link", video.canonical_url)
-
-
-def _detail(video: Video) -> VideoDetail:
-    return VideoDetail(
-        card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video)
-    )
-
-
-def with_cards(query: Select[Any]) -> Select[Any]:
-    """Eager-load what a card needs, in two extra queries at most, whatever the page size."""
-    return query.options(joinedload(Video.owner), selectinload(Video.categories))
 
 
 def clean_comment(comment: str) -> str:
@@ -278,14 +194,14 @@ def get_video(video_id: int) -> VideoDetail:
         video = session.scalar(with_cards(select(Video).where(Video.id == video_id)))
         if video is None:
             raise VideoNotFound("This video does not exist (any more).")
-        return _detail(video)
+        return detail(video)
 
 
 def videos_of(owner_id: int) -> list[VideoDetail]:
     """One person's videos, newest first, with what their editor needs."""
     with session_scope() as session:
         query = select(Video).where(Video.owner_id == owner_id).order_by(Video.created_at.desc(), Video.id.desc())
-        return [_detail(v) for v in session.scalars(with_cards(query))]
+        return [detail(v) for v in session.scalars(with_cards(query))]
 
 
 def _owned(session: Session, owner_id: int, video_id: int) -> Video:
@@ -307,7 +223,7 @@ def update_video(owner_id: int, video_id: int, title: str, comment: str, categor
         session.flush()
         index_terms(session, video.id, video.title, video.comment)
         session.refresh(video)
-        return _detail(video)
+        return detail(video)
 
 
 def delete_video(owner_id: int, video_id: int) -> None:

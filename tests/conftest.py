@@ -34,6 +34,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def site(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh video site in `data_dir`, with cheap bcrypt (4 rounds) so account tests stay fast."""
+    """A fresh video site in `data_dir`, with cheap bcrypt (4 rounds) so account tests stay fast.
+
+    streamlit-webrtc looks its session up in a live Runtime, which AppTest does not have; pages
+    that hold a camera panel (profile, sign-in) render under AppTest with that lookup answered empty.
+    """
     monkeypatch.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
+    get_settings.cache_clear()
+    monkeypatch.setattr("streamlit_webrtc.component.get_this_session_info", lambda: None)
     return data_dir

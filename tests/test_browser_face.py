@@ -17,9 +17,10 @@ from core.config import get_settings
 from core.enrolment import enrol_photo
 from tests.support.app_server import AppServer, launch_chromium, run_app_server
 from tests.support.fake_camera import still_y4m
-from tests.support.webrtc_driver import start_camera_until
+from tests.support.webrtc_driver import start_camera
 
 pytestmark = pytest.mark.browser
+DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +55,9 @@ def test_an_enrolled_person_signs_in_with_their_face(face_app: AppServer, tmp_pa
         page = browser.new_page()
         page.goto(f"{face_app.url}/sign_in")
         expect(page.get_by_text("Sign in with your face")).to_be_visible(timeout=30_000)
-        start_camera_until(page, page.get_by_text("Welcome back, Ann."))
-        expect(page.get_by_text("Signed in as")).to_be_visible()
-        expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("ann@example.com")
+        start_camera(page)
+        expect(page.get_by_text("Welcome back, Ann.")).to_be_visible(timeout=DECISION_MS)
+        expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as Ann")
         browser.close()
 
 
@@ -66,7 +67,9 @@ def test_a_different_person_is_not_signed_in(face_app: AppServer, tmp_path: Path
         browser = launch_chromium(playwright, _browser_args(camera))
         page = browser.new_page()
         page.goto(f"{face_app.url}/sign_in")
-        start_camera_until(page, page.get_by_text("Not recognised. Sign in with your password, or try again."))
+        start_camera(page)
+        not_recognised = page.get_by_text("Not recognised. Sign in with your password, or try again.")
+        expect(not_recognised).to_be_visible(timeout=DECISION_MS)
         expect(page.get_by_text("Not signed in")).to_be_visible()
         expect(page.get_by_text(re.compile("Welcome back"))).to_have_count(0)
         expect(page.get_by_label("Email")).to_be_visible()  # the password form stays available

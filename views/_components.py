@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from core.accounts import UserInfo
-from core.videos import CategoryInfo, VideoCard
+from core.video_records import CategoryInfo, VideoCard
 
 FEED = "views/feed.py"
 WATCH = "views/watch.py"

@@ -20,6 +20,7 @@ from core.faces.overlay import Overlay, draw_overlay
 from core.live_frames import LatestFrameWorker
 
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
+PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480
 POLL_S = 0.5  # how often a panel re-reads the worker's state while the camera plays
 
 
@@ -30,19 +31,25 @@ def session_object(key: str, make: Callable[[], Any]) -> Any:
     return st.session_state[key]
 
 
-def live_camera(key: str, worker: LatestFrameWorker[Overlay]) -> WebRtcStreamerContext:
-    """The webcam component (START/STOP) wired to `worker`; ICE servers come from the settings."""
+def frame_callback(worker: LatestFrameWorker[Overlay]) -> Callable[[av.VideoFrame], av.VideoFrame]:
+    """The per-frame callback: hand the frame over, draw the last overlay, return at once."""
 
     def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
         rgb: np.ndarray = frame.to_ndarray(format="rgb24")
         worker.submit(rgb)
         return av.VideoFrame.from_ndarray(draw_overlay(rgb.copy(), worker.latest), format="rgb24")
 
-    return webrtc_streamer(
-        key=key,
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration=get_settings().rtc_configuration,
-        media_stream_constraints=CAMERA,
-        video_frame_callback=on_frame,
-        async_processing=True,
-    )
+    return on_frame
+
+
+def live_camera(key: str, worker: LatestFrameWorker[Overlay]) -> WebRtcStreamerContext:
+    """The webcam component (START/STOP) wired to `worker`; ICE servers come from the settings."""
+    with st.container(width=PREVIEW_WIDTH):
+        return webrtc_streamer(
+            key=key,
+            mode=WebRtcMode.SENDRECV,
+            rtc_configuration=get_settings().rtc_configuration,
+            media_stream_constraints=CAMERA,
+            video_frame_callback=frame_callback(worker),
+            async_processing=True,
+        )

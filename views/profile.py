@@ -6,10 +6,10 @@ import streamlit as st
 
 from core.accounts import AccountError
 from core.profiles import AVATAR_TYPES, MAX_AVATAR_BYTES, AvatarRejected, avatar_file, remove_avatar, rename, set_avatar
+from core.video_records import VideoDetail
 from core.videos import (
     MAX_CATEGORIES,
     MAX_COMMENT,
-    VideoDetail,
     VideoError,
     delete_video,
     list_categories,

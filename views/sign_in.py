@@ -1,4 +1,4 @@
-"""Sign in with email and password; wrong email or password get one message, repeated failures a lock."""
+"""Sign in with email and password, or with your face (beside it); repeated failures lock the email."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.accounts import AccountError, sign_in
 from views._components import FEED, REGISTER, current_user, flash, md, show_flash
+from views._face_signin import render_face_signin
 
 if current_user() is not None:  # already signed in
     st.switch_page(FEED)
@@ -15,19 +16,21 @@ reason = st.session_state.pop("sign_in_reason", None)
 if reason:
     st.info(reason)
 
-with st.form("sign_in"):
-    email = st.text_input("Email", autocomplete="email")
-    password = st.text_input("Password", type="password", autocomplete="current-password")
-    submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
-
-if submitted:
-    try:
-        user = sign_in(email, password)
-    except AccountError as exc:
-        st.error(str(exc))
-    else:
-        st.session_state["user_id"] = user.id
-        flash(f"Welcome back, {md(user.display_name)}.")
-        st.switch_page(st.session_state.pop("after_sign_in", FEED))
-
-st.page_link(REGISTER, label="No account yet? Register", icon=":material/person_add:")
+password_column, face_column = st.columns(2, gap="large")
+with password_column:
+    with st.form("sign_in"):
+        email = st.text_input("Email", autocomplete="email")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+    if submitted:
+        try:
+            user = sign_in(email, password)
+        except AccountError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["user_id"] = user.id
+            flash(f"Welcome back, {md(user.display_name)}.")
+            st.switch_page(st.session_state.pop("after_sign_in", FEED))
+    st.page_link(REGISTER, label="No account yet? Register", icon=":material/person_add:")
+with face_column:
+    render_face_signin()

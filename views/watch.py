@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.similar import similar_videos
 from core.video_downloads import DownloadedFile, DownloadFailed, download_video
-from core.videos import Player, VideoDetail, VideoNotFound, get_video
+from core.video_records import VideoDetail
+from core.videos import VideoNotFound, get_video
 from views._components import FEED, SIGN_IN, byline, category_links, current_user, md, show_flash, thumbnail, video_card
 
 
@@ -15,7 +16,8 @@ def _video_id() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _player(player: Player, detail: VideoDetail) -> None:
+def _player(detail: VideoDetail) -> None:
+    player = detail.player
     if player.kind == "youtube":
         st.video(player.url, start_time=player.start_s)
     elif player.kind == "file":
@@ -75,14 +77,14 @@ except VideoNotFound as exc:
 
 main, side = st.columns([2, 1], gap="large")
 with main:
-    _player(detail.player, detail)
+    _player(detail)
     st.header(md(detail.card.title), anchor=False)
-    st.caption(byline(detail.card) + f" · {md(detail.card.site)}")
+    source = md(detail.card.site) + (f" (by {md(detail.uploader)})" if detail.uploader else "")
+    st.caption(f"{byline(detail.card)} · {source}")
     category_links(detail.card.categories)
     if detail.comment:
         st.text(detail.comment)
-    with st.container(horizontal=True):
-        st.link_button("Open the original", detail.original_url, icon=":material/open_in_new:")
+    st.link_button("Open the original", detail.original_url, icon=":material/open_in_new:")
     _download(detail)
 with side:
     st.subheader("Similar videos", anchor=False)

@@ -14,15 +14,9 @@ from sqlalchemy import Connection
 HERE = Path(__file__).resolve().parent
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """Configuration without an ini file; a given connection is reused instead of opening another."""
-    config = Config()
-    config.set_main_option("script_location", str(HERE))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
 def upgrade_to_head(connection: Connection) -> None:
-    """Bring the schema to the newest revision; existing rows are kept (revisions only alter, never recreate)."""
-    command.upgrade(alembic_config(connection), "head")
+    """Bring the schema to the newest revision over `connection`; revisions alter tables, so rows are kept."""
+    config = Config()  # no ini file: the app configures Alembic in code
+    config.set_main_option("script_location", str(HERE))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

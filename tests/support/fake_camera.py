@@ -1,7 +1,7 @@
 """A fake webcam: photos from ../shared/faces as 640x480 frames, and .y4m streams Chromium can play as a camera.
 
 Chromium's `--use-file-for-fake-video-capture=F.y4m` loops the file as the webcam; ffmpeg makes
-the file from a still photo (letterboxed, so the face keeps its shape) or from the video clip.
+the file from a still photo, letterboxed so the face keeps its shape.
 Files go to a temporary folder the caller owns, never into the repository.
 """
 
@@ -31,12 +31,6 @@ def webcam_frame(photo: Path) -> np.ndarray:
 def still_y4m(photo: Path, out: Path, seconds: float = 4, fps: int = 15) -> Path:
     """A camera that shows one photo (Chromium loops it): a person holding still, or a photo held up."""
     _ffmpeg(["-loop", "1", "-i", str(photo), "-t", str(seconds)], out, fps)
-    return out
-
-
-def clip_y4m(video: Path, out: Path, start_s: float, seconds: float, fps: int = 15) -> Path:
-    """A camera that plays part of a video clip."""
-    _ffmpeg(["-ss", str(start_s), "-i", str(video), "-t", str(seconds), "-an"], out, fps)
     return out
 
 
