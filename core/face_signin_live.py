@@ -60,16 +60,6 @@ def record_face_failure(email: str) -> int:
         return _lock_left(session, email, now)
 
 
-def rules_from(settings: Settings, engine: FaceEngine) -> Rules:
-    return Rules(
-        votes=settings.signin_votes,
-        window=settings.signin_window,
-        liveness=settings.liveness,
-        liveness_timeout_s=settings.liveness_timeout_s,
-        same_face_threshold=engine.verify_threshold,
-    )
-
-
 def _hint(reasons: tuple[str, ...]) -> str:
     return reasons[0][:1].upper() + reasons[0][1:] + "." if reasons else "Look at the camera."
 
@@ -80,7 +70,13 @@ class LiveSignIn:
     def __init__(self, engine: FaceEngine | None = None, settings: Settings | None = None) -> None:
         self.engine = engine or get_engine()
         self.settings = settings or get_settings()
-        self.rules = rules_from(self.settings, self.engine)
+        self.rules = Rules(
+            votes=self.settings.signin_votes,
+            window=self.settings.signin_window,
+            liveness=self.settings.liveness,
+            liveness_timeout_s=self.settings.liveness_timeout_s,
+            same_face_threshold=self.engine.verify_threshold,
+        )
         self.unknown_limit = FailureLimit(self.settings.login_max_failures, self.settings.login_window_min * 60.0)
         self._lock = threading.Lock()
         self.start()
@@ -102,13 +98,13 @@ class LiveSignIn:
                     "or sign in with your password.",
                 )
 
-    def status(self, now: float | None = None) -> Status:
+    def status(self) -> Status:
         """Where the attempt stands; also lets a pending head-turn challenge time out without frames."""
         with self._lock:
             if self._override is not None:
                 return Status(self._override)
             before = self._decision.progress.phase
-            progress = self._decision.expire(time.monotonic() if now is None else now)
+            progress = self._decision.expire(time.monotonic())
             if progress.phase.finished and not before.finished:
                 self._finish(progress)
             return Status(self._override or progress, self._user)

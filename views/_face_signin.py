@@ -1,9 +1,9 @@
 """The sign-in page's "Sign in with your face" panel, beside the password form.
 
-The camera view feeds the session's `LiveSignIn` through a latest-frame-wins worker; a fragment
-polls its status twice a second while the camera plays, so progress ("recognised, now turn your
-head to your left") shows without rerunning the whole app on every frame. Success signs the
-person in exactly as the password form does.
+The camera view feeds the session's `LiveSignIn` through a latest-frame-wins worker. The overlay
+on the video shows progress frame by frame; a fragment polls the status once a second while the
+camera plays, so the page says "recognised, now turn your head to your left" without rerunning
+the whole app on every frame. Success signs the person in exactly as the password form does.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ facenet-pytorch itself and then kept in `weights/` so the next start works offli
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def _build(weights_dir: Path) -> torch.nn.Module:
             state = torch.load(path, map_location="cpu", weights_only=True)
             state = {key: value for key, value in state.items() if not key.startswith("logits.")}
             model.load_state_dict(state)
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
             raise ModelUnavailable(f"{path} is not a readable FaceNet VGGFace2 state dict ({exc}).") from exc
         return model
     try:
