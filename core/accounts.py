@@ -199,6 +199,28 @@ def _lock_left(session: Session, address: str, now: datetime) -> int:
     return max(math.ceil((recent[0] + window - now).total_seconds()), 0)
 
 
+def lock_seconds_left(email: str) -> int:
+    """Seconds until the (normalised) `email` may sign in again; 0 when it is not locked."""
+    with session_scope() as session:
+        return _lock_left(session, email, utcnow())
+
+
+def _record_failure(session: Session, address: str, now: datetime) -> int:
+    """Count one failed attempt (password or face) and drop old ones; returns the lock's seconds left."""
+    window = timedelta(minutes=get_settings().login_window_min)
+    stale = LoginFailure.attempted_at <= now - 2 * window
+    session.execute(delete(LoginFailure).where(LoginFailure.email == address, stale))
+    session.add(LoginFailure(email=address, attempted_at=now))
+    session.flush()
+    return _lock_left(session, address, now)
+
+
+def record_failure(email: str) -> int:
+    """A failed sign-in by another route (the face) for a normalised `email`, under the same lockout."""
+    with session_scope() as session:
+        return _record_failure(session, email, utcnow())
+
+
 def sign_in(email: str, password: str) -> UserInfo:
     """Check the password; unknown emails and wrong passwords fail alike and count towards the lockout."""
     try:
@@ -214,13 +236,7 @@ def sign_in(email: str, password: str) -> UserInfo:
     ok = check_password(password, user.password_hash if user else _dummy_hash())
     with session_scope() as session:
         if not ok or user is None:
-            window = timedelta(minutes=get_settings().login_window_min)
-            session.execute(
-                delete(LoginFailure).where(LoginFailure.email == address, LoginFailure.attempted_at <= now - 2 * window)
-            )
-            session.add(LoginFailure(email=address, attempted_at=now))
-            session.flush()
-            left = _lock_left(session, address, now)
+            left = _record_failure(session, address, now)
         else:
             session.execute(delete(LoginFailure).where(LoginFailure.email == address))
             return user_info(user)

@@ -46,10 +46,6 @@ class CollectorStatus:
     def ready(self) -> bool:
         return self.count >= MIN_SAMPLES
 
-    @property
-    def full(self) -> bool:
-        return self.count >= MAX_SAMPLES
-
 
 class SampleCollector:
     """Keeps up to MAX_SAMPLES good, different-pose faces; `process` runs in the frame worker's thread."""

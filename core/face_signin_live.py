@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.accounts import AccountLocked, UserInfo, _lock_left, format_wait, get_user, unlock
+from core.accounts import AccountLocked, UserInfo, format_wait, get_user, lock_seconds_left, record_failure, unlock
 from core.config import Settings, get_settings
 from core.enrolment import gallery
 from core.face_signin import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
@@ -29,8 +29,6 @@ from core.faces.engine import FaceEngine, get_engine
 from core.faces.matching import identify
 from core.faces.overlay import AMBER, GREEN, RED, Overlay
 from core.faces.quality import MIN_SCORE
-from core.models import LoginFailure, utcnow
-from core.repository import session_scope
 
 
 @dataclass(frozen=True)
@@ -39,25 +37,6 @@ class Status:
 
     progress: Progress
     user: UserInfo | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.progress.phase.finished
-
-
-def lock_seconds_left(email: str) -> int:
-    """Seconds until the (normalised) `email` may sign in again, by the password lockout's own rule."""
-    with session_scope() as session:
-        return _lock_left(session, email, utcnow())
-
-
-def record_face_failure(email: str) -> int:
-    """Count a failed face attempt against `email` like a wrong password; returns the lock's seconds left."""
-    now = utcnow()
-    with session_scope() as session:
-        session.add(LoginFailure(email=email, attempted_at=now))
-        session.flush()
-        return _lock_left(session, email, now)
 
 
 def _hint(reasons: tuple[str, ...]) -> str:
@@ -166,7 +145,7 @@ class LiveSignIn:
             self._override = Progress(Phase.NOT_RECOGNISED, "Not recognised. Sign in with your password.")
             return
         if progress.phase is Phase.LIVENESS_FAILED:
-            left = record_face_failure(user.email)
+            left = record_failure(user.email)
             if left:
                 self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
             return

@@ -22,7 +22,7 @@ from core.live_frames import LatestFrameWorker
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
 PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480
 # How often a panel re-reads the worker's state while the camera plays. Each fragment rerun costs
-# the browser a few preview frames (measured with Chromium on the same two cores, 30 fps camera:
+# the browser preview frames (Chromium on the same two busy cores, 30 fps camera, frames shown:
 # 29 fps without polling, 21 every second, 6 every half second); the overlay on the video shows
 # progress frame by frame anyway, so the page only needs to catch up once a second.
 POLL_S = 1.0
