@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from core.accounts import register
-from core.config import get_settings
-from core.enrolment import enrol_photo
-from tests.support.app_server import AppServer, launch_chromium, run_app_server
+from tests.support.app_server import AppServer, launch_chromium
+from tests.support.face_app import enrolled_app
 from tests.support.fake_camera import still_y4m
 from tests.support.webrtc_driver import start_camera
 
@@ -26,18 +24,10 @@ DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and 
 @pytest.fixture(scope="module")
 def face_app(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[AppServer]:
     """The app with liveness off; Ann (Obama) and Bob (Biden) have enrolled faces."""
+    people = {"Ann": "people/obama/obama_1.jpg", "Bob": "people/biden/biden_1.jpg"}
     data_dir = tmp_path_factory.mktemp("face-app")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
-        get_settings.cache_clear()
-        for name, photo in (("Ann", "people/obama/obama_1.jpg"), ("Bob", "people/biden/biden_1.jpg")):
-            user = register(name, f"{name.lower()}@example.com", "password1", "password1")
-            enrol_photo(user.id, (faces_dir / photo).read_bytes(), keep_image=False)
-        with run_app_server(data_dir, env={"WEBTUBE_LIVENESS": "false"}) as server:
-            yield server
-    get_settings.cache_clear()
+    with enrolled_app(data_dir, faces_dir, people, env={"WEBTUBE_LIVENESS": "false"}) as server:
+        yield server
 
 
 def _camera(tmp_path: Path, faces_dir: Path, photo: str) -> str:

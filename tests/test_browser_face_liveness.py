@@ -13,12 +13,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import func, select
 
-from core.accounts import register
-from core.config import get_settings
-from core.enrolment import enrol_photo
 from core.models import LoginFailure
 from core.repository import session_scope
-from tests.support.app_server import AppServer, launch_chromium, run_app_server
+from tests.support.app_server import AppServer, launch_chromium
+from tests.support.face_app import enrolled_app, settings_for
 from tests.support.fake_camera import still_y4m
 from tests.support.webrtc_driver import start_camera
 
@@ -30,25 +28,14 @@ DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and 
 def liveness_app(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[AppServer]:
     """The app with liveness on and a 4-second head turn; Ann (Obama) has an enrolled face."""
     data_dir = tmp_path_factory.mktemp("liveness-app")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
-        get_settings.cache_clear()
-        ann = register("Ann", "ann@example.com", "password1", "password1")
-        enrol_photo(ann.id, (faces_dir / "people/obama/obama_1.jpg").read_bytes(), keep_image=False)
-        with run_app_server(data_dir, env={"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": "4"}) as server:
-            yield server
-    get_settings.cache_clear()
+    env = {"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": "4"}
+    with enrolled_app(data_dir, faces_dir, {"Ann": "people/obama/obama_1.jpg"}, env=env) as server:
+        yield server
 
 
 def _failures(data_dir: Path) -> int:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("WEBTUBE_DATA_DIR", str(data_dir))
-        get_settings.cache_clear()
-        with session_scope() as session:
-            count = session.scalar(select(func.count()).where(LoginFailure.email == "ann@example.com"))
-    get_settings.cache_clear()
+    with settings_for(data_dir), session_scope() as session:
+        count = session.scalar(select(func.count()).where(LoginFailure.email == "ann@example.com"))
     return int(count or 0)
 
 
