@@ -17,7 +17,6 @@ import numpy as np
 from core.enrolment import Candidate, candidate
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.overlay import AMBER, GREEN, Overlay
-from core.faces.quality import MIN_SCORE
 
 MIN_SAMPLES = 3
 MAX_SAMPLES = 5
@@ -73,7 +72,7 @@ class SampleCollector:
         with self._lock:
             if len(self._samples) >= MAX_SAMPLES:
                 return Overlay(caption=f"{MAX_SAMPLES} samples: save them", colour=GREEN)
-        faces = [face for face in self.engine.analyse(rgb) if face.detection.score >= MIN_SCORE]
+        faces = self.engine.confident_faces(rgb)
         boxes = tuple((face.detection.box, GREEN if face.quality.ok else AMBER) for face in faces)
         if not faces:
             return self._say("No face found: look at the camera.", "No face", boxes)

@@ -28,7 +28,6 @@ from core.face_signin import FailureLimit, FrameResult, Phase, Progress, Rules, 
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.matching import identify
 from core.faces.overlay import AMBER, GREEN, RED, Overlay
-from core.faces.quality import MIN_SCORE
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ class LiveSignIn:
             if self._override is not None or self._decision.progress.phase.finished:
                 return self._overlay((), self._override or self._decision.progress)
             attempt, faces_gallery = self._attempt, self._gallery
-        faces = [face for face in self.engine.analyse(rgb) if face.detection.score >= MIN_SCORE]
+        faces = self.engine.confident_faces(rgb)
         frame = FrameResult(arrived, face=False, hint="No face found: look at the camera.")
         if faces:
             main = faces[0]

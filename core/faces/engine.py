@@ -58,6 +58,10 @@ class FaceEngine:
                 face.embedding = vector
         return faces
 
+    def confident_faces(self, rgb: np.ndarray) -> list[Face]:
+        """Analysed faces scoring at least MIN_SCORE, largest first: weaker boxes are rarely faces."""
+        return [face for face in self.analyse(rgb) if face.detection.score >= MIN_SCORE]
+
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """Aligned chips (N, size, size, 3) to embeddings (N, dim), in one forward pass."""
         return self.embedder.embed(chips)
@@ -67,7 +71,7 @@ class FaceEngine:
 
         Raises NoFaceFound when there is no face, PoorQualityFace when none is good enough.
         """
-        faces = [face for face in self.analyse(rgb) if face.detection.score >= MIN_SCORE]
+        faces = self.confident_faces(rgb)
         if not faces:
             raise NoFaceFound("No face was found in the image.")
         good = [face for face in faces if face.quality.ok]
@@ -77,7 +81,7 @@ class FaceEngine:
 
     def single_face(self, rgb: np.ndarray) -> Face:
         """Exactly one good face, as enrolment needs; anything else is refused with the reason."""
-        faces = [face for face in self.analyse(rgb) if face.detection.score >= MIN_SCORE]
+        faces = self.confident_faces(rgb)
         if not faces:
             raise NoFaceFound("No face was found in the image.")
         if len(faces) > 1:
