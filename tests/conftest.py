@@ -1,4 +1,4 @@
-"""Shared fixtures: the real photos from ../shared/faces and an isolated data directory per test."""
+"""Shared fixtures: the real photos in tests/data/faces and an isolated data directory per test."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from core.config import get_settings
+from tests.support.paths import FACES_DIR
 
-FACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 
 pytest_plugins = ["tests.support.media_server"]
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    """The project's real test photos; read in place, never copied."""
+    """The project's real test photos (tests/data/faces); read in place, never copied."""
     assert FACES_DIR.is_dir(), f"test photos missing at {FACES_DIR}"
     return FACES_DIR
 

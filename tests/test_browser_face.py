@@ -1,4 +1,4 @@
-"""Face sign-in in headless Chromium with a fake webcam (a .y4m looped from ../shared/faces), liveness off.
+"""Face sign-in in headless Chromium with a fake webcam (a .y4m looped from tests/data/faces), liveness off.
 
 One app server for the module; each test launches Chromium with its own fake camera.
 """

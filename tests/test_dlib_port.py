@@ -18,7 +18,7 @@ from core.faces.dlib_resnet import CACHE_FILE, DlibEmbedder, find_dlib_model_fil
 from core.faces.errors import ModelUnavailable
 from core.faces.images import load_image
 
-FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
+from tests.support.paths import FACES_DIR as FACES
 TOLERANCE = 1e-5
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from core.faces import mtcnn
 from core.faces.mtcnn import CascadeResult, MtcnnCascade
 
-FACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
+from tests.support.paths import FACES_DIR
 PHOTOS = sorted(
     p.relative_to(FACES_DIR).as_posix()
     for pattern in ("people/*/*", "groups/*", "hard/*")

@@ -1,4 +1,4 @@
-"""A fake webcam: photos from ../shared/faces as 640x480 frames, and .y4m streams Chromium can play as a camera.
+"""A fake webcam: photos from tests/data/faces as 640x480 frames, and .y4m streams Chromium can play as a camera.
 
 Chromium's `--use-file-for-fake-video-capture=F.y4m` loops the file as the webcam; ffmpeg makes
 the file from a still photo, letterboxed so the face keeps its shape.

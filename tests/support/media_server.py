@@ -1,7 +1,7 @@
 """Pytest plugin: a local HTTP media server on 127.0.0.1, and a guard that keeps tests on loopback.
 
 Tests that exercise yt-dlp, downloads or anything that fetches a URL point it here instead of the
-internet. The server serves the project's real clip (read in place from ../shared/faces/video) with
+internet. The server serves the project's real clip (read in place from tests/data/faces/video) with
 HTTP Range support, a web page that embeds it, a redirect to a private address and a 404. Tests can
 add their own routes with `media_server.add(...)`, and count what was asked with `.hits(path)`.
 
@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-VIDEO_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "faces" / "video"
+from tests.support.paths import FACES_DIR
+
+VIDEO_DIR = FACES_DIR / "video"
 CLIP = VIDEO_DIR / "short_hamilton_clip.mp4"
 CLIP_TITLE = "Hamilton test clip"
 PRIVATE_TARGET = "http://169.254.169.254/latest"
