@@ -9,9 +9,9 @@ import bcrypt
 import pytest
 from sqlalchemy import select
 
-from core import accounts
 from core.__main__ import main as cli
-from core.accounts import (
+from core.accounts import users as accounts
+from core.accounts.users import (
     AccountLocked,
     EmailTaken,
     InvalidCredentials,
@@ -22,8 +22,8 @@ from core.accounts import (
     register,
     sign_in,
 )
-from core.models import LoginFailure, User
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import LoginFailure, User
 
 PASSWORD = "correct horse battery"
 
