@@ -1,0 +1,47 @@
+"""Settings: defaults that work offline, typed values from the environment, clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, get_settings
+
+
+def test_defaults_give_a_working_offline_app(data_dir: Path) -> None:
+    settings = get_settings()
+    assert settings.database_url == f"sqlite:///{data_dir / 'webtube.sqlite3'}"
+    assert settings.embedder == "dlib"
+    assert settings.liveness is True
+    assert settings.rtc_configuration == {"iceServers": []}
+
+
+def test_values_are_parsed_and_normalised(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBTUBE_EMBEDDER", " FaceNet ")
+    monkeypatch.setenv("WEBTUBE_LIVENESS", "off")
+    monkeypatch.setenv("WEBTUBE_BCRYPT_ROUNDS", "40")
+    monkeypatch.setenv("WEBTUBE_SIGNIN_THRESHOLD", "")  # empty means the default
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert (settings.embedder, settings.liveness, settings.bcrypt_rounds) == ("facenet", False, 16)
+    assert settings.signin_threshold is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WEBTUBE_EMBEDDER", "vgg"),
+        ("WEBTUBE_MAX_UPLOAD_MB", "lots"),
+        ("WEBTUBE_LIVENESS", "maybe"),
+        ("WEBTUBE_ICE_SERVERS", '{"urls": "stun:x"}'),
+        ("WEBTUBE_MIN_FACE_PX", "3"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_variable(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match=variable):
+        get_settings()
