@@ -10,7 +10,7 @@ Run: `.venv/bin/python -m bench.bench_signin [--seconds S] [--no-browser]`; prin
 - browser: the real app in headless Chromium with a 30 fps fake camera, while recognising: frames
   per second that came back from the server (received) and that the page's <video> put on screen
   (preview; Chromium and the server share this machine's cores).
-- false accepts: every photo in ../shared/faces/people, every different-person pair at the
+- false accepts: every photo in tests/data/faces/people, every different-person pair at the
   sign-in threshold, and 1:N leave-one-out identification with the sign-in margin.
 """
 
@@ -37,8 +37,8 @@ from core.faces.images import load_image
 from core.faces.matching import distance, distances, identify
 from core.faces.quality import MIN_SCORE
 from tests.support.fake_camera import still_y4m, webcam_frame
+from tests.support.paths import FACES_DIR as FACES
 
-FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 CAMERA = FACES / "people" / "obama" / "obama_2.jpg"
 ENROLLED = {"Ann": "people/obama/obama_1.jpg", "Bob": "people/biden/biden_1.jpg"}
 
@@ -58,11 +58,11 @@ def _use_fresh_site(data_dir: Path, liveness_timeout_s: float) -> None:
     )
     os.environ.pop("DATABASE_URL", None)
     get_settings.cache_clear()
-    from core.accounts import register
-    from core.enrolment import enrol_photo
+    from core.accounts.users import register
+    from core.face_signin.enrolment import enrol_photo
 
     for name, photo in ENROLLED.items():
-        user = register(name, f"{name.lower()}@example.com", "password1", "password1")
+        user = register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
         enrol_photo(user.id, (FACES / photo).read_bytes(), keep_image=False)
 
 
@@ -83,9 +83,9 @@ def _vp8_packets(rgb: np.ndarray, count: int) -> list[av.Packet]:
 
 def bench_pipeline(seconds: float, fps: int = 30) -> dict:
     """Simulated camera through decode, the page's callback and encode, with the worker deciding."""
-    from core.face_signin_live import LiveSignIn
-    from core.live_frames import LatestFrameWorker
-    from views._live_camera import frame_callback
+    from core.face_signin.live import LiveSignIn
+    from core.faces.live_frames import LatestFrameWorker
+    from pages.ui.live_camera import frame_callback
 
     rgb = webcam_frame(CAMERA)
     live = LiveSignIn()
@@ -129,9 +129,9 @@ def bench_pipeline(seconds: float, fps: int = 30) -> dict:
 
 def bench_time_to_sign_in(runs: int = 5) -> dict:
     """Liveness off: seconds from the first frame to "signed in", at 15 fps, the worker deciding."""
-    from core.face_signin import Phase
-    from core.face_signin_live import LiveSignIn
-    from core.live_frames import LatestFrameWorker
+    from core.face_signin.decision import Phase
+    from core.face_signin.live import LiveSignIn
+    from core.faces.live_frames import LatestFrameWorker
 
     os.environ["WEBTUBE_LIVENESS"] = "false"
     get_settings.cache_clear()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts import MIN_PASSWORD, AccountError, register
-from views._components import FEED, SIGN_IN, current_user, flash, md
+from core.accounts.password_policy import MIN_PASSWORD
+from core.accounts.users import AccountError, register
+from pages.ui.components import FEED, SIGN_IN, flash, md
+from pages.ui.session import current_user
 
 if current_user() is not None:  # already signed in
     st.switch_page(FEED)
@@ -14,7 +16,10 @@ with st.form("register"):
     name = st.text_input("Display name", autocomplete="name")
     email = st.text_input("Email", autocomplete="email")
     password = st.text_input(
-        "Password", type="password", autocomplete="new-password", help=f"At least {MIN_PASSWORD} characters."
+        "Password",
+        type="password",
+        autocomplete="new-password",
+        help=f"At least {MIN_PASSWORD} characters and hard to guess; a few unrelated words work well.",
     )
     repeated = st.text_input("Password again", type="password", autocomplete="new-password")
     submitted = st.form_submit_button("Register", type="primary", icon=":material/person_add:")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.config import get_settings
+from tests.support.app_driver import ServerPagesManager
 from tests.support.paths import FACES_DIR
-
 
 pytest_plugins = ["tests.support.media_server"]
 
@@ -42,4 +42,5 @@ def site(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WEBTUBE_BCRYPT_ROUNDS", "4")
     get_settings.cache_clear()
     monkeypatch.setattr("streamlit_webrtc.component.get_this_session_info", lambda: None)
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", ServerPagesManager)
     return data_dir

@@ -59,6 +59,32 @@ def test_password_rules(site: Path) -> None:
     assert accounts.list_users() == []  # nothing half-written
 
 
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (" " * 8, "only spaces"),
+        ("\x00" * 8, "control or invisible"),
+        ("pass\u200bword-long", "control or invisible"),
+        ("password", "common password"),
+        ("12345678", "common password"),
+        ("ann@example.com", "your email"),
+        ("Ann Example", "your email, your name"),
+        ("qwertyuiop", "stronger password"),
+    ],
+)
+def test_guessable_passwords_are_refused_nist_style(site: Path, password: str, reason: str) -> None:
+    """The attack: these were all accepted. Now each is refused with its reason, and no account is made."""
+    with pytest.raises(WeakPassword, match=reason):
+        register("Ann Example", "ann@example.com", password, password)
+    assert accounts.list_users() == []
+
+
+def test_a_long_passphrase_of_plain_words_is_welcome(site: Path) -> None:
+    phrase = "purple tractor sings loudly at dawn " * 20  # 700 characters, no digits or symbols
+    assert register("Ann", "ann@example.com", phrase, phrase).email == "ann@example.com"
+    assert sign_in("ann@example.com", phrase).email == "ann@example.com"
+
+
 def test_a_taken_email_is_refused_whatever_its_case(site: Path) -> None:
     register("Ann", "ann@example.com", PASSWORD, PASSWORD)
     with pytest.raises(EmailTaken, match="already exists"):

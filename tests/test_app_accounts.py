@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from core.accounts import register as create_account
-from core.profiles import rename
+from core.accounts.profiles import rename
+from core.accounts.users import register as create_account
+from pages.ui.components import md
 from tests.support.app_driver import button, go, open_app, register, sign_in, texts
-from views._components import md
 
-PASSWORD = "password123"
+PASSWORD = "a long enough password"
 
 
 def test_register_sign_out_and_sign_in_again(site: Path) -> None:
@@ -75,7 +75,7 @@ def test_five_wrong_passwords_lock_the_email_and_say_for_how_long(site: Path) ->
     assert "user_id" not in at.session_state
 
 
-@pytest.mark.parametrize("page, title", [("views/share.py", "Share a video"), ("views/profile.py", "My profile")])
+@pytest.mark.parametrize("page, title", [("pages/share.py", "Share a video"), ("pages/profile.py", "My profile")])
 def test_pages_that_need_an_account_send_visitors_to_sign_in_and_back(site: Path, page: str, title: str) -> None:
     create_account("Ann", "ann@example.com", PASSWORD, PASSWORD)
     at = go(open_app(), page)

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.accounts import UserInfo, register
+from core.accounts.users import UserInfo, register
 from core.config import get_settings
-from core.enrolment import FACE_DIR, enrol_photo, enrolment_of
-from core.face_signin_live import LiveSignIn
+from core.face_signin.enrolment import FACE_DIR, enrol_photo, enrolment_of
+from core.face_signin.live import LiveSignIn
 from tests.support.app_driver import button, go, open_app, sign_in, texts, widget
 from tests.support.fake_camera import webcam_frame
 
@@ -44,7 +44,7 @@ def _liveness(monkeypatch: pytest.MonkeyPatch, timeout_s: float) -> None:
 
 
 def _account(name: str, photo: str | None, faces_dir: Path) -> UserInfo:
-    user = register(name, f"{name.lower()}@example.com", "password1", "password1")
+    user = register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
     if photo:
         enrol_photo(user.id, (faces_dir / photo).read_bytes(), keep_image=False)
     return user
@@ -75,7 +75,7 @@ def _messages(at: AppTest) -> list[str]:
 
 def test_enrol_from_the_camera_and_see_it_in_the_profile(face_site: Path, faces_dir: Path) -> None:
     ann = _account("Ann", None, faces_dir)
-    at = open_app(ann.id, "views/profile.py")
+    at = open_app(ann.id, "pages/profile.py")
     assert "No face enrolled yet: face sign-in is off for your account." in texts(at, "caption")
     widget(
         at, "checkbox", "Keep a snapshot of my face with each sample (shown here, deleted with my face data)"
@@ -93,7 +93,7 @@ def test_enrol_from_the_camera_and_see_it_in_the_profile(face_site: Path, faces_
 
 def test_camera_shots_without_one_good_face_are_refused(face_site: Path, faces_dir: Path) -> None:
     ann = _account("Ann", None, faces_dir)
-    at = open_app(ann.id, "views/profile.py")
+    at = open_app(ann.id, "pages/profile.py")
     _shoot(at, faces_dir, "groups/two_people.jpg")
     assert texts(at, "error") == ["2 faces were found; use a photo with only one face."]
     _shoot(at, faces_dir, "hard/obama_partial_face_1.jpg")
@@ -104,7 +104,7 @@ def test_camera_shots_without_one_good_face_are_refused(face_site: Path, faces_d
 def test_someone_elses_face_is_refused_on_the_profile(face_site: Path, faces_dir: Path) -> None:
     _account("Ann", "people/obama/obama_1.jpg", faces_dir)
     bob = _account("Bob", None, faces_dir)
-    at = _shoot(open_app(bob.id, "views/profile.py"), faces_dir, OBAMA)
+    at = _shoot(open_app(bob.id, "pages/profile.py"), faces_dir, OBAMA)
     assert texts(at, "error") == [
         "This face matches another account's enrolled face, so it cannot be added to yours. Nothing was saved."
     ]
@@ -115,7 +115,7 @@ def test_delete_my_face_data(face_site: Path, faces_dir: Path) -> None:
     ann = _account("Ann", None, faces_dir)
     enrol_photo(ann.id, (faces_dir / "people/obama/obama_1.jpg").read_bytes(), keep_image=True)
     enrol_photo(ann.id, (faces_dir / OBAMA).read_bytes(), keep_image=True)
-    at = open_app(ann.id, "views/profile.py")
+    at = open_app(ann.id, "pages/profile.py")
     assert len(at.main.get("image")) == 1 and any("**2 face samples**" in t for t in texts(at, "markdown"))
     button(at, "Delete my face data").click()
     at.run()
@@ -131,7 +131,7 @@ def test_delete_my_face_data(face_site: Path, faces_dir: Path) -> None:
 def test_an_enrolled_face_signs_in_like_the_password_does(face_site: Path, faces_dir: Path) -> None:
     ann = _account("Ann", "people/obama/obama_1.jpg", faces_dir)
     _account("Bob", "people/biden/biden_1.jpg", faces_dir)
-    at = go(open_app(), "views/sign_in.py")
+    at = go(open_app(), "pages/sign_in.py")
     assert "Sign in with your face" in texts(at, "subheader")
     _frames(_signin_panel(at), faces_dir, OBAMA, 5)
     at.run()
@@ -142,7 +142,7 @@ def test_an_enrolled_face_signs_in_like_the_password_does(face_site: Path, faces
 
 def test_an_unknown_face_is_not_recognised_and_limited_per_browser(face_site: Path, faces_dir: Path) -> None:
     _account("Ann", "people/obama/obama_1.jpg", faces_dir)
-    at = go(open_app(), "views/sign_in.py")
+    at = go(open_app(), "pages/sign_in.py")
     for _ in range(2):
         _frames(_signin_panel(at), faces_dir, "people/kit_harington/kit_harington_1.jpg", 8)
         at.run()
@@ -162,7 +162,7 @@ def test_failed_head_turns_lock_the_account_for_passwords_too(
 ) -> None:
     _liveness(monkeypatch, timeout_s=2.0)
     _account("Ann", "people/obama/obama_1.jpg", faces_dir)
-    at = go(open_app(), "views/sign_in.py")
+    at = go(open_app(), "pages/sign_in.py")
     _frames(_signin_panel(at), faces_dir, OBAMA, 5)  # a still photo: recognised, then never turns
     at.run()
     assert texts(at, "warning")[0].startswith("Recognised, now turn your head to your ")
@@ -175,7 +175,7 @@ def test_failed_head_turns_lock_the_account_for_passwords_too(
     time.sleep(2.0)
     at.run()
     assert texts(at, "error")[0].startswith("Too many failed sign-ins for this email. Try again in ")
-    sign_in(at, "ann@example.com", "password1")  # the right password: still locked
+    sign_in(at, "ann@example.com", "a long enough password")  # the right password: still locked
     assert texts(at, "error")[0].startswith("Too many failed sign-ins for this email.")
     assert "user_id" not in at.session_state
 
@@ -185,7 +185,7 @@ def test_a_locked_account_is_not_signed_in_by_its_face(face_site: Path, faces_di
     at = open_app()
     for _ in range(2):
         sign_in(at, "ann@example.com", "wrong password")
-    at = go(open_app(), "views/sign_in.py")
+    at = go(open_app(), "pages/sign_in.py")
     live = _signin_panel(at)
     _frames(live, faces_dir, OBAMA, 5)
     at.run()
@@ -207,7 +207,7 @@ def test_ice_servers_are_always_given_so_no_turn_credentials_are_fetched(
     monkeypatch.setenv("WEBTUBE_ICE_SERVERS", '[{"urls": "stun:stun.example.org:3478"}]')
     get_settings.cache_clear()
     ann = _account("Ann", None, faces_dir)
-    for at in (go(open_app(), "views/sign_in.py"), open_app(ann.id, "views/profile.py")):
+    for at in (go(open_app(), "pages/sign_in.py"), open_app(ann.id, "pages/profile.py")):
         assert not at.exception
         configs = [np.asarray(c.proto.json_args) for c in at.get("component_instance")]
         assert configs and all("stun:stun.example.org:3478" in str(c) for c in configs)

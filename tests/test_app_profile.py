@@ -6,13 +6,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.accounts import UserInfo, get_user, register
-from core.videos import get_video, share_video, videos_of
+from core.accounts.users import UserInfo, get_user, register
+from core.videos.sharing import get_video, share_video, videos_of
 from tests.support.app_driver import button, open_app, texts, widget
 
 
 def _user() -> UserInfo:
-    return register("Ann", "ann@example.com", "password1", "password1")
+    return register("Ann", "ann@example.com", "a long enough password", "a long enough password")
 
 
 def _upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
@@ -23,7 +23,7 @@ def _upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
 
 def test_upload_an_avatar_and_see_it_in_the_sidebar(site: Path, faces_dir: Path) -> None:
     user = _user()
-    at = open_app(user.id, "views/profile.py")
+    at = open_app(user.id, "pages/profile.py")
     assert texts(at, "caption")[0] == "No picture yet."
     _upload(at, "me.jpg", (faces_dir / "people/kit_harington/kit_harington_2.jpg").read_bytes(), "image/jpeg")
     assert not at.exception
@@ -38,7 +38,7 @@ def test_upload_an_avatar_and_see_it_in_the_sidebar(site: Path, faces_dir: Path)
 
 def test_a_non_image_avatar_is_refused_with_a_message(site: Path) -> None:
     user = _user()
-    at = open_app(user.id, "views/profile.py")
+    at = open_app(user.id, "pages/profile.py")
     _upload(at, "cv.jpg", b"%PDF-1.7\n%fake resume\n", "image/jpeg")
     assert texts(at, "error") == ["This file is a PDF document, not an image. Use JPG, PNG, WEBP or BMP."]
     assert get_user(user.id).avatar_path is None  # type: ignore[union-attr]
@@ -46,7 +46,7 @@ def test_a_non_image_avatar_is_refused_with_a_message(site: Path) -> None:
 
 def test_change_the_display_name(site: Path) -> None:
     user = _user()
-    at = open_app(user.id, "views/profile.py")
+    at = open_app(user.id, "pages/profile.py")
     widget(at, "text_input", "Display name").input("Ann B. Example")
     button(at, "Save name").click()
     at.run()
@@ -59,7 +59,7 @@ def test_change_the_display_name(site: Path) -> None:
 
 
 def test_the_face_sign_in_section_is_in_place(site: Path) -> None:
-    at = open_app(_user().id, "views/profile.py")
+    at = open_app(_user().id, "pages/profile.py")
     assert "Face sign-in" in texts(at, "subheader")
 
 
@@ -67,7 +67,7 @@ def test_my_videos_newest_first_edit_and_delete(site: Path) -> None:
     user = _user()
     older = share_video(user.id, "http://127.0.0.1:9/older", "first words", ["music"], title="Older one")
     newer = share_video(user.id, "http://127.0.0.1:9/newer", "", [], title="Newer one")
-    at = open_app(user.id, "views/profile.py")
+    at = open_app(user.id, "pages/profile.py")
     assert [e.label.split(" · ")[0] for e in at.expander] == ["Newer one", "Older one"]
 
     older_form = at.expander[1]

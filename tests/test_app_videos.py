@@ -7,18 +7,18 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.accounts import UserInfo, register
+from core.accounts.users import UserInfo, register
 from core.config import get_settings
-from core.videos import share_video
+from core.videos.sharing import share_video
+from pages.ui.components import md
 from tests.support.app_driver import button, go, open_app, share, texts, widget
 from tests.support.media_server import CLIP_TITLE, FakeDns, MediaServer
-from views._components import md
 
 HOSTILE_COMMENT = "<script>alert('owned')</script>\n**not bold** [click](javascript:alert(1)) ![x](http://evil/x.png)"
 
 
 def _user(name: str) -> UserInfo:
-    return register(name, f"{name.lower()}@example.com", "password1", "password1")
+    return register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
 
 
 def _card_titles(at: AppTest) -> list[str]:
@@ -50,7 +50,7 @@ def test_share_see_it_first_filter_open_similar_and_download(site: Path, media_s
     assert _card_titles(at) == ["Hamilton songs", "Speedrun"]  # shares a category and a word, then the rest
     video_id = at.query_params["v"]
 
-    go(at, "views/feed.py")
+    go(at, "pages/feed.py")
     assert _card_titles(at) == [CLIP_TITLE, "Speedrun", "Hamilton songs"]
     assert texts(at, "caption")[0] == "3 videos"
     widget(at, "selectbox", "Category").select("music").run()
@@ -58,13 +58,13 @@ def test_share_see_it_first_filter_open_similar_and_download(site: Path, media_s
     assert at.query_params["category"] == "music"
     assert texts(at, "caption")[0] == "2 videos in Music"
 
-    go(at, "views/feed.py", category="education")  # the Education link on the video page
+    go(at, "pages/feed.py", category="education")  # the Education link on the video page
     assert _card_titles(at) == [CLIP_TITLE]
     widget(at, "text_input", "Search").input("cast").run()
     assert _card_titles(at) == []
     assert texts(at, "info") == ["No videos match. Try other words or another category."]
 
-    go(at, "views/watch.py", v=video_id)
+    go(at, "pages/watch.py", v=video_id)
     button(at, "Download").click()
     at.run()
     assert not at.exception and texts(at, "error") == []
@@ -78,11 +78,11 @@ def test_share_see_it_first_filter_open_similar_and_download(site: Path, media_s
 def test_a_second_download_reuses_the_cached_file(site: Path, media_server: MediaServer) -> None:
     ann, bob = _user("Ann"), _user("Bob")
     first = share_video(ann.id, media_server.url("clip.mp4"))
-    at = open_app(ann.id, "views/watch.py", v=str(first.id))
+    at = open_app(ann.id, "pages/watch.py", v=str(first.id))
     button(at, "Download").click()
     at.run()
     fetched = len(media_server.hits("clip.mp4"))
-    at = open_app(bob.id, "views/watch.py", v=str(first.id))  # someone else, another session
+    at = open_app(bob.id, "pages/watch.py", v=str(first.id))  # someone else, another session
     button(at, "Download").click()
     at.run()
     assert len(at.get("download_button")) == 1
@@ -91,7 +91,7 @@ def test_a_second_download_reuses_the_cached_file(site: Path, media_server: Medi
 
 def test_visitors_can_watch_but_must_sign_in_to_download(site: Path, media_server: MediaServer) -> None:
     card = share_video(_user("Ann").id, media_server.url("clip.mp4"))
-    at = open_app(None, "views/watch.py", v=str(card.id))
+    at = open_app(None, "pages/watch.py", v=str(card.id))
     assert at.get("video")[0].proto.url == media_server.url("clip.mp4")
     assert [b.label for b in at.get("button")] == []
     assert "Sign in to download this video" in [link.value for link in at.get("page_link")]
@@ -100,7 +100,7 @@ def test_visitors_can_watch_but_must_sign_in_to_download(site: Path, media_serve
 def test_download_failures_are_explained_on_the_page(site: Path, media_server: MediaServer) -> None:
     ann = _user("Ann")
     card = share_video(ann.id, media_server.url("notfound"), title="A lost video")
-    at = open_app(ann.id, "views/watch.py", v=str(card.id))
+    at = open_app(ann.id, "pages/watch.py", v=str(card.id))
     button(at, "Download").click()
     at.run()
     assert len(at.error) == 1 and "HTTP 404" in at.error[0].value
@@ -117,9 +117,9 @@ def test_comments_with_html_and_markdown_are_shown_as_text(site: Path, media_ser
 def test_markdown_in_titles_is_escaped(site: Path) -> None:
     ann = _user("Ann")
     card = share_video(ann.id, "http://127.0.0.1:9/v", title="**Bold** [link](http://evil) <b>x</b>")
-    at = open_app(ann.id, "views/watch.py", v=str(card.id))
+    at = open_app(ann.id, "pages/watch.py", v=str(card.id))
     assert texts(at, "header") == [md("**Bold** [link](http://evil) <b>x</b>")]
-    go(at, "views/feed.py")
+    go(at, "pages/feed.py")
     assert [link.value for link in at.get("page_link") if link.proto.query_string == f"v={card.id}"] == [
         "**" + md("**Bold** [link](http://evil) <b>x</b>") + "**"
     ]
@@ -144,7 +144,7 @@ def test_dangerous_links_are_refused_on_the_page(
     at = share(open_app(_user("Ann").id), url, "c", ["music"], title="typed title")
     assert len(at.error) == 1 and at.error[0].value.startswith(message)
     assert texts(at, "title") == ["Share a video"]
-    go(at, "views/feed.py")
+    go(at, "pages/feed.py")
     assert _card_titles(at) == []
 
 
@@ -193,9 +193,9 @@ def test_pages_of_the_feed(site: Path) -> None:
 
 
 def test_an_unknown_video_or_category_is_explained(site: Path) -> None:
-    at = open_app(None, "views/watch.py", v="12345")
+    at = open_app(None, "pages/watch.py", v="12345")
     assert texts(at, "error") == ["This video does not exist (any more)."]
-    go(at, "views/watch.py", v="not-a-number")
+    go(at, "pages/watch.py", v="not-a-number")
     assert texts(at, "error") == ["This link does not point to a video."]
-    go(at, "views/feed.py", category="polka")
+    go(at, "pages/feed.py", category="polka")
     assert texts(at, "warning") == ["That category does not exist; showing all videos."]

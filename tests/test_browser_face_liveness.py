@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import func, select
 
-from core.models import LoginFailure
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import LoginFailure
 from tests.support.app_server import AppServer, launch_chromium
 from tests.support.face_app import enrolled_app, settings_for
 from tests.support.fake_camera import still_y4m

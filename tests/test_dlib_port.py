@@ -17,8 +17,8 @@ from core.faces.dlib_format import DlibFormatError, DlibReader
 from core.faces.dlib_resnet import CACHE_FILE, DlibEmbedder, find_dlib_model_file, load_dlib_resnet
 from core.faces.errors import ModelUnavailable
 from core.faces.images import load_image
-
 from tests.support.paths import FACES_DIR as FACES
+
 TOLERANCE = 1e-5
 
 

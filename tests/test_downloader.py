@@ -1,4 +1,4 @@
-"""core.downloader against the local media server: real yt-dlp, real HTTP, nothing beyond loopback.
+"""core.videos.downloader against the local media server: real yt-dlp, real HTTP, nothing beyond loopback.
 
 Every test runs under `loopback_only`: names resolve only through the test's FakeDns and
 connections go only to 127.0.0.1, so a guard that failed would show up as a wrong error here,
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yt_dlp
 
-from core.downloader import DownloadError, ProbeError, VideoInfo, download, probe
+from core.videos.downloader import DownloadError, ProbeError, VideoInfo, download, probe
 from tests.support.media_server import CLIP_TITLE, PRIVATE_TARGET, FakeDns, MediaServer, Route
 
 pytestmark = pytest.mark.usefixtures("loopback_only")

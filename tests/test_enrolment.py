@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import SessionTransaction
 
-from core.accounts import UserInfo, register
-from core.enrolment import (
+from core.accounts.users import UserInfo, register
+from core.face_signin.enrolment import (
     FACE_DIR,
     MAX_SAMPLES,
     EnrolmentRefused,
@@ -26,12 +26,12 @@ from core.enrolment import (
 from core.faces.engine import get_engine
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.images import load_image
-from core.models import FaceSample
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import FaceSample
 
 
 def _account(name: str) -> UserInfo:
-    return register(name, f"{name.lower()}@example.com", "password1", "password1")
+    return register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
 
 
 def _photo(faces_dir: Path, relative: str) -> bytes:

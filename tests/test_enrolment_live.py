@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from core.accounts import register
-from core.enrolment import enrol, enrolment_of
-from core.enrolment_live import MAX_SAMPLES, SampleCollector
+from core.accounts.users import register
+from core.face_signin.enrolment import enrol, enrolment_of
+from core.face_signin.enrolment_live import MAX_SAMPLES, SampleCollector
 from core.faces.overlay import AMBER, GREEN
 from tests.support.fake_camera import webcam_frame
 
@@ -56,7 +56,7 @@ def test_good_faces_are_kept_only_in_new_poses_and_enrolled(site: Path, faces_di
     collector.process(right, time.monotonic())
     status = collector.status()
     assert status.count == 3 and status.ready
-    user = register("Ann", "ann@example.com", "password1", "password1")
+    user = register("Ann", "ann@example.com", "a long enough password", "a long enough password")
     samples = collector.take()
     assert len(samples) == 3 and collector.status().count == 0
     assert enrol(user.id, samples, keep_images=True).count == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.face_signin import FailureLimit, FrameResult, Phase, Rules, SigninDecision
+from core.face_signin.decision import FailureLimit, FrameResult, Phase, Rules, SigninDecision
 from core.faces.liveness import HOLD_FRAMES, TURN_DELTA, Direction
 from core.faces.matching import identify
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.live_frames import LatestFrameWorker
+from core.faces.live_frames import LatestFrameWorker
 
 
 def _frame(value: int) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,8 @@ from PIL import Image
 
 from core.faces import mtcnn
 from core.faces.mtcnn import CascadeResult, MtcnnCascade
-
 from tests.support.paths import FACES_DIR
+
 PHOTOS = sorted(
     p.relative_to(FACES_DIR).as_posix()
     for pattern in ("people/*/*", "groups/*", "hard/*")

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.accounts import InvalidName, UserInfo, get_user, register
-from core.profiles import AVATAR_SIZE, AvatarRejected, avatar_file, remove_avatar, rename, set_avatar
+from core.accounts.profiles import AVATAR_SIZE, AvatarRejected, avatar_file, remove_avatar, rename, set_avatar
+from core.accounts.users import InvalidName, UserInfo, get_user, register
 
 
 def _user() -> UserInfo:
-    return register("Ann", "ann@example.com", "password1", "password1")
+    return register("Ann", "ann@example.com", "a long enough password", "a long enough password")
 
 
 def _png_claiming(width: int, height: int) -> bytes:

@@ -1,4 +1,4 @@
-"""core.urls: YouTube links of every shape, and the links the server must refuse to fetch."""
+"""core.videos.urls: YouTube links of every shape, and the links the server must refuse to fetch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config import get_settings
-from core.urls import (
+from core.videos.urls import (
     MAX_URL_LENGTH,
     InvalidUrl,
     UnresolvableHost,

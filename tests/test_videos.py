@@ -11,17 +11,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.accounts import UserInfo, register
-from core.categories import CATEGORIES, ensure_categories
+from core.accounts.users import UserInfo, register
 from core.config import get_settings
-from core.feed import PAGE_SIZE, feed_page
-from core.migrations import upgrade_to_head
-from core.models import Base, Category, FaceSample, User, Video, VideoTerm, utcnow, video_categories
-from core.repository import create_engine_for, get_engine, session_scope
-from core.similar import SIMILAR_COUNT, similar_videos
-from core.video_downloads import DownloadFailed, download_video
-from core.video_terms import index_terms, terms
-from core.videos import (
+from core.storage.database import create_engine_for, get_engine, session_scope
+from core.storage.migrations import upgrade_to_head
+from core.storage.models import Base, Category, FaceSample, User, Video, VideoTerm, utcnow, video_categories
+from core.videos.categories import CATEGORIES, ensure_categories
+from core.videos.downloads import DownloadFailed, download_video
+from core.videos.feed import PAGE_SIZE, feed_page
+from core.videos.sharing import (
     DuplicateVideo,
     InvalidInput,
     NotYourVideo,
@@ -35,13 +33,15 @@ from core.videos import (
     update_video,
     videos_of,
 )
+from core.videos.similar import SIMILAR_COUNT, similar_videos
+from core.videos.terms import index_terms, terms
 from tests.support.media_server import CLIP_TITLE, FakeDns, MediaServer, Route
 
 YOUTUBE_ID = "dQw4w9WgXcQ"
 
 
 def _user(name: str = "Ann") -> UserInfo:
-    return register(name, f"{name.lower()}@example.com", "password1", "password1")
+    return register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
 
 
 def _video(

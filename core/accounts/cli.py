@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.accounts import AccountError, list_users, set_admin, unlock
+from core.accounts.users import AccountError, list_users, set_admin, unlock
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from core.accounts import UnknownUser, UserInfo, clean_name, user_info
+from core.accounts.users import UnknownUser, UserInfo, clean_name, user_info
 from core.config import get_settings
 from core.faces.errors import ImageError
 from core.faces.images import load_image
-from core.models import User
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import User
 
 AVATAR_SIZE = 256
 MAX_AVATAR_BYTES = 5 * 1024 * 1024

@@ -21,12 +21,11 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.accounts.password_policy import PasswordRefused, check_strength
 from core.config import get_settings
-from core.models import LoginFailure, User, utcnow
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import LoginFailure, User, utcnow
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 MAX_NAME = 60
 
 
@@ -147,11 +146,12 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def validate_password(password: str, repeated: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise WeakPassword(f"The password must be at least {MIN_PASSWORD} characters long.")
-    if len(password) > MAX_PASSWORD:
-        raise WeakPassword(f"The password can be at most {MAX_PASSWORD} characters long.")
+def validate_password(password: str, repeated: str, context: tuple[str, ...] = ()) -> None:
+    """The policy of core.accounts.password_policy, then the two typings must agree."""
+    try:
+        check_strength(password, context)
+    except PasswordRefused as exc:
+        raise WeakPassword(str(exc)) from exc
     if password != repeated:
         raise PasswordMismatch("The two passwords do not match.")
 
@@ -160,7 +160,7 @@ def register(display_name: str, email: str, password: str, repeated: str) -> Use
     """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT)."""
     name = clean_name(display_name)
     address = normalize_email(email)
-    validate_password(password, repeated)
+    validate_password(password, repeated, (address, name))
     password_hash = hash_password(password)
     taken = EmailTaken("An account with this email already exists. Sign in instead.")
     try:

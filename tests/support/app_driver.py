@@ -8,9 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+class ServerPagesManager(PagesManager):
+    """Pages as a running server sees them after its first `st.navigation` call.
+
+    AppTest forgets before every run that `st.navigation` was called, so with a `pages/` folder
+    each run would be a fresh server's first request (a page file run without app.py). That case
+    has its own tests (tests/test_page_gate.py, tests/test_browser_gate.py); every other AppTest
+    drives the app as people meet it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
 
 
 def open_app(user_id: int | None = None, page: str | None = None, **params: str) -> AppTest:
@@ -25,7 +40,7 @@ def open_app(user_id: int | None = None, page: str | None = None, **params: str)
 
 
 def go(at: AppTest, page: str, **params: str) -> AppTest:
-    """Open `page` (e.g. "views/watch.py") with exactly `params` in the URL, as a link would."""
+    """Open `page` (e.g. "pages/watch.py") with exactly `params` in the URL, as a link would."""
     at.switch_page(page)
     at.query_params.clear()
     at.query_params.update(params)
@@ -66,17 +81,17 @@ def texts(at: AppTest, kind: str) -> list[str]:
 
 
 def register(at: AppTest, name: str, email: str, password: str, repeated: str | None = None) -> AppTest:
-    go(at, "views/register.py")
+    go(at, "pages/register.py")
     again = password if repeated is None else repeated
     return submit(at, "Register", {"Display name": name, "Email": email, "Password": password, "Password again": again})
 
 
 def sign_in(at: AppTest, email: str, password: str) -> AppTest:
-    go(at, "views/sign_in.py")
+    go(at, "pages/sign_in.py")
     return submit(at, "Sign in", {"Email": email, "Password": password})
 
 
 def share(at: AppTest, url: str, comment: str = "", categories: list[str] | None = None, title: str = "") -> AppTest:
-    go(at, "views/share.py")
+    go(at, "pages/share.py")
     fields = {"Video link": url, "Comment": comment, "Categories": categories or [], "Title (optional)": title}
     return submit(at, "Share", fields)

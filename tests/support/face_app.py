@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.accounts import register
+from core.accounts.users import register
 from core.config import get_settings
-from core.enrolment import enrol_photo
+from core.face_signin.enrolment import enrol_photo
 from tests.support.app_server import AppServer, run_app_server
 
 
@@ -33,7 +33,7 @@ def enrolled_app(data_dir: Path, faces_dir: Path, people: dict[str, str], env: d
     """Register each name (email name@example.com) with the face of its photo, then serve the app."""
     with settings_for(data_dir):
         for name, photo in people.items():
-            user = register(name, f"{name.lower()}@example.com", "password1", "password1")
+            user = register(name, f"{name.lower()}@example.com", "a long enough password", "a long enough password")
             enrol_photo(user.id, (faces_dir / photo).read_bytes(), keep_image=False)
         with run_app_server(data_dir, env=env) as server:
             yield server

@@ -1,0 +1,1 @@
+"""Accounts: registration, password sign-in with a lockout, admin rights, profiles and avatars."""

@@ -1,0 +1,59 @@
+"""The sign-in gate on a fresh server, in headless Chromium: each page's URL as the process's very first request.
+
+Why: with a `pages/` folder, Streamlit runs the named page file directly (without app.py) until
+the first `st.navigation` call of the process. Every case starts its own server, so every URL
+spelling really is a first request. No member content or action may appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from core.accounts.users import register
+from tests.support.app_server import launch_chromium, run_app_server
+
+pytestmark = pytest.mark.browser
+MEMBER_PAGES = ("share", "profile")
+PUBLIC_PAGES = ("", "watch", "sign_in", "register")
+MEMBER_MARKERS = ("Video link", "My videos", "Delete my face data", "Sign out", "Remove picture", "Signed in as")
+
+
+def _spellings(path: str) -> list[str]:
+    if not path:
+        return ["/", "/?embed=true"]
+    return [f"/{path}", f"/{path.upper()}", f"/{path}/", f"/{path}?embed=true"]
+
+
+CASES = [(page, url) for page in MEMBER_PAGES + PUBLIC_PAGES for url in _spellings(page)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize(("page_name", "url"), CASES, ids=[url for _, url in CASES])
+def test_first_request_of_a_fresh_server_shows_no_member_content(
+    browser: Browser, site: Path, page_name: str, url: str
+) -> None:
+    register("Ann", "ann@example.com", "a long enough password", "a long enough password")
+    with run_app_server(site) as server:
+        page = browser.new_page()
+        try:
+            page.goto(server.url + url)
+            page.wait_for_selector("[data-testid='stMainBlockContainer'] h1, [data-testid='stAlert']", timeout=60_000)
+            page.wait_for_timeout(1500)  # let the run finish drawing
+            text = page.inner_text("body")
+        finally:
+            page.close()
+    leaked = [marker for marker in MEMBER_MARKERS if marker in text]
+    assert not leaked, f"{url}: member content shown to a visitor: {leaked}\n{text[:800]}"
+    if page_name in MEMBER_PAGES and url != f"/{page_name.upper()}":  # an unknown spelling opens Home
+        assert "Please sign in" in text, f"{url}: no sign-in prompt:\n{text[:800]}"
