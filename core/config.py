@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     download_max_mb: int = Field(500, ge=0)
     login_max_failures: int = Field(5, gt=0)
     login_window_min: int = Field(15, gt=0)
+    session_days: int = Field(30, gt=0)  # a sign-in lasts this long after its last use
     bcrypt_rounds: int = 12
     ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
 
