@@ -22,8 +22,8 @@ import torch
 
 from core.faces.engine import get_engine
 from core.faces.images import load_image
+from tests.support.paths import FACES_DIR as FACES
 
-FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 SIZES = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
 
 

@@ -13,7 +13,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,8 +21,8 @@ from facenet_pytorch import MTCNN
 from PIL import Image
 
 from core.faces.mtcnn import MtcnnCascade
+from tests.support.paths import FACES_DIR
 
-FACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 CASES = (  # photo, (width, height)
     ("people/obama/obama_1.jpg", (640, 480)),
     ("groups/obama_and_biden.jpg", (1920, 1080)),

@@ -48,10 +48,10 @@ def _fill(users: int, videos: int, seed: int) -> None:
     """Bulk-insert users and videos with categories and word index, as the services would store them."""
     from sqlalchemy import insert, select
 
-    from core.accounts import hash_password
-    from core.models import Category, User, Video, VideoTerm, utcnow, video_categories
-    from core.repository import session_scope
-    from core.video_terms import terms
+    from core.accounts.users import hash_password
+    from core.storage.database import session_scope
+    from core.storage.models import Category, User, Video, VideoTerm, utcnow, video_categories
+    from core.videos.terms import terms
 
     rng = random.Random(seed)
     words, cumulative = _vocabulary(rng, 3000)
@@ -131,9 +131,9 @@ def main() -> None:
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
 
-    from core.accounts import bcrypt_rounds, list_users, register, sign_in
-    from core.feed import feed_page
-    from core.similar import similar_videos
+    from core.accounts.users import bcrypt_rounds, list_users, register, sign_in
+    from core.videos.feed import feed_page
+    from core.videos.similar import similar_videos
 
     if list_users():
         raise SystemExit("The database already has accounts; the benchmark only fills an empty one.")

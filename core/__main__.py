@@ -6,8 +6,8 @@ import importlib
 import sys
 
 GROUPS = {
-    "faces": "core.cli_faces",
-    "users": "core.cli_users",
+    "faces": "core.faces.cli",
+    "users": "core.accounts.cli",
 }
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.feed import feed_page
-from core.videos import list_categories
-from views._components import SHARE, current_user, md, show_flash, video_grid
+from core.videos.feed import feed_page
+from core.videos.sharing import list_categories
+from pages.ui.components import SHARE, md, show_flash, video_grid
+from pages.ui.session import current_user
 
 FILTERS = {"category": "feed_category", "q": "feed_query"}  # URL parameter -> widget key
 

@@ -1,13 +1,23 @@
-"""My profile: avatar, display name, face sign-in, and my videos (edit or delete each)."""
+"""My profile: avatar, display name, password, face sign-in, and my videos (edit or delete each)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts import AccountError
-from core.profiles import AVATAR_TYPES, MAX_AVATAR_BYTES, AvatarRejected, avatar_file, remove_avatar, rename, set_avatar
-from core.video_records import VideoDetail
-from core.videos import (
+from core.accounts.credentials import change_password
+from core.accounts.password_policy import MIN_PASSWORD
+from core.accounts.profiles import (
+    AVATAR_TYPES,
+    MAX_AVATAR_BYTES,
+    AvatarRejected,
+    avatar_file,
+    remove_avatar,
+    rename,
+    set_avatar,
+)
+from core.accounts.users import AccountError
+from core.videos.records import VideoDetail
+from core.videos.sharing import (
     MAX_CATEGORIES,
     MAX_COMMENT,
     VideoError,
@@ -16,11 +26,11 @@ from core.videos import (
     update_video,
     videos_of,
 )
-from views._components import SHARE, WATCH, current_user, flash, md, show_flash, thumbnail, when
-from views._face_snapshot import render_face_snapshot
+from pages.ui.components import SHARE, WATCH, flash, md, show_flash, thumbnail, when
+from pages.ui.face_snapshot import render_face_snapshot
+from pages.ui.session import current_token, require_member
 
-user = current_user()
-assert user is not None  # app.py sends visitors to sign in
+user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 
 
 def _changed(message: str) -> None:
@@ -62,6 +72,28 @@ def _avatar_and_name() -> None:
                 st.error(str(exc))
             else:
                 _changed("Your name is saved.")
+
+
+def _password() -> None:
+    """Change the password; the current one is always asked for (a face-only session's re-authentication)."""
+    st.subheader("Password", anchor=False)
+    with st.form("password", clear_on_submit=True):
+        current = st.text_input("Current password", type="password", autocomplete="current-password")
+        new = st.text_input(
+            "New password",
+            type="password",
+            autocomplete="new-password",
+            help=f"At least {MIN_PASSWORD} characters and hard to guess; a few unrelated words work well.",
+        )
+        repeated = st.text_input("New password again", type="password", autocomplete="new-password")
+        if st.form_submit_button("Change password", icon=":material/key:"):
+            try:
+                ended = change_password(user.id, current, new, repeated, current_token())
+            except AccountError as exc:
+                st.error(str(exc))
+            else:
+                elsewhere = f" You are signed out everywhere else ({ended} other sign-ins)." if ended else ""
+                _changed(f"Your password is changed.{elsewhere}")
 
 
 def _editor(video: VideoDetail, names: dict[str, str]) -> None:
@@ -116,6 +148,8 @@ def _editor(video: VideoDetail, names: dict[str, str]) -> None:
 show_flash()
 st.title("My profile")
 _avatar_and_name()
+st.divider()
+_password()
 st.divider()
 render_face_snapshot(user)
 st.divider()

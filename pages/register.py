@@ -7,7 +7,7 @@ import streamlit as st
 from core.accounts.password_policy import MIN_PASSWORD
 from core.accounts.users import AccountError, register
 from pages.ui.components import FEED, SIGN_IN, flash, md
-from pages.ui.session import current_user
+from pages.ui.session import current_user, sign_in_as
 
 if current_user() is not None:  # already signed in
     st.switch_page(FEED)
@@ -30,7 +30,7 @@ if submitted:
     except AccountError as exc:
         st.error(str(exc))
     else:
-        st.session_state["user_id"] = user.id
+        sign_in_as(user, "password")
         admin = " As the first account, you are the site's admin." if user.is_admin else ""
         flash(f"Welcome to WebTube, {md(user.display_name)}!{admin}")
         st.switch_page(st.session_state.pop("after_sign_in", FEED))

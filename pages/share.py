@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.videos import MAX_CATEGORIES, MAX_COMMENT, ProbeFailed, VideoError, list_categories, share_video
-from views._components import WATCH, current_user, flash, md
+from core.videos.sharing import MAX_CATEGORIES, MAX_COMMENT, ProbeFailed, VideoError, list_categories, share_video
+from pages.ui.components import WATCH, flash, md
+from pages.ui.session import require_member
 
-user = current_user()
-assert user is not None  # app.py sends visitors to sign in
+user = require_member()  # before anything else: a direct run of this file shows visitors nothing
+
 names = {c.slug: c.name for c in list_categories()}
 
 st.title("Share a video")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts import AccountError, sign_in
-from views._components import FEED, REGISTER, current_user, flash, md, show_flash
-from views._face_signin import render_face_signin
+from core.accounts.users import AccountError, sign_in
+from pages.ui.components import FEED, REGISTER, flash, md, show_flash
+from pages.ui.face_signin import render_face_signin
+from pages.ui.session import current_user, sign_in_as
 
 if current_user() is not None:  # already signed in
     st.switch_page(FEED)
@@ -28,7 +29,7 @@ with password_column:
         except AccountError as exc:
             st.error(str(exc))
         else:
-            st.session_state["user_id"] = user.id
+            sign_in_as(user, "password")
             flash(f"Welcome back, {md(user.display_name)}.")
             st.switch_page(st.session_state.pop("after_sign_in", FEED))
     st.page_link(REGISTER, label="No account yet? Register", icon=":material/person_add:")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.similar import similar_videos
-from core.video_downloads import DownloadedFile, DownloadFailed, download_video
-from core.video_records import VideoDetail
-from core.videos import VideoNotFound, get_video
-from views._components import FEED, SIGN_IN, byline, category_links, current_user, md, show_flash, thumbnail, video_card
+from core.videos.downloads import DownloadedFile, DownloadFailed, download_video
+from core.videos.records import VideoDetail
+from core.videos.sharing import VideoNotFound, get_video
+from core.videos.similar import similar_videos
+from pages.ui.components import FEED, SIGN_IN, byline, category_links, md, show_flash, thumbnail, video_card
+from pages.ui.session import current_user
 
 
 def _video_id() -> int | None:

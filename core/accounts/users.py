@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 
 import bcrypt
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.accounts.password_policy import PasswordRefused, check_strength
 from core.config import get_settings
-from core.storage.database import session_scope
+from core.storage.database import serialised_scope, session_scope
 from core.storage.models import LoginFailure, User, utcnow
 
 MAX_NAME = 60
@@ -156,6 +156,10 @@ def validate_password(password: str, repeated: str, context: tuple[str, ...] = (
         raise PasswordMismatch("The two passwords do not match.")
 
 
+def _email_exists(session: Session, address: str) -> bool:
+    return session.scalar(select(User.id).where(User.email == address)) is not None
+
+
 def register(display_name: str, email: str, password: str, repeated: str) -> UserInfo:
     """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT)."""
     name = clean_name(display_name)
@@ -165,7 +169,7 @@ def register(display_name: str, email: str, password: str, repeated: str) -> Use
     taken = EmailTaken("An account with this email already exists. Sign in instead.")
     try:
         with session_scope() as session:
-            if session.scalar(select(User.id).where(User.email == address)) is not None:
+            if _email_exists(session, address):
                 raise taken
             first = select(func.count(User.id) == 0).scalar_subquery()
             user_id = session.scalar(
@@ -180,16 +184,21 @@ def register(display_name: str, email: str, password: str, repeated: str) -> Use
                 .returning(User.id)
             )
             return user_info(session.get_one(User, user_id))
-    except IntegrityError as exc:  # a twin registration that raced past the check
-        raise taken from exc
+    except IntegrityError as exc:
+        with session_scope() as session:
+            if _email_exists(session, address):  # a twin registration that raced past the check
+                raise taken from exc
+        raise  # any other clash is not the person's email, so it must not be reported as one
 
 
-def _lock_left(session: Session, address: str, now: datetime) -> int:
+def _lock_left(session: Session, address: str, now: datetime, excluding: int | None = None) -> int:
+    """Seconds the lock on `address` still runs (0: none), counting every recorded attempt but `excluding`."""
     settings = get_settings()
     window = timedelta(minutes=settings.login_window_min)
     recent = session.scalars(
         select(LoginFailure.attempted_at)
         .where(LoginFailure.email == address, LoginFailure.attempted_at > now - 2 * window)
+        .where(LoginFailure.id != excluding if excluding is not None else true())
         .order_by(LoginFailure.attempted_at.desc())
         .limit(settings.login_max_failures)
     ).all()
@@ -206,40 +215,74 @@ def lock_seconds_left(email: str) -> int:
 
 
 def _record_failure(session: Session, address: str, now: datetime) -> int:
-    """Count one failed attempt (password or face) and drop old ones; returns the lock's seconds left."""
+    """Count one attempt as failed and drop old ones; returns the attempt's row id."""
     window = timedelta(minutes=get_settings().login_window_min)
     stale = LoginFailure.attempted_at <= now - 2 * window
     session.execute(delete(LoginFailure).where(LoginFailure.email == address, stale))
-    session.add(LoginFailure(email=address, attempted_at=now))
+    attempt = LoginFailure(email=address, attempted_at=now)
+    session.add(attempt)
     session.flush()
-    return _lock_left(session, address, now)
+    return attempt.id
+
+
+def _account_locked(session: Session, address: str) -> User | None:
+    """The account behind `address`, its row locked until the transaction ends (PostgreSQL and the like:
+    `SELECT ... FOR UPDATE`; SQLite's `serialised_scope` already holds the whole database's write lock)."""
+    return session.scalar(select(User).where(User.email == address).with_for_update())
 
 
 def record_failure(email: str) -> int:
-    """A failed sign-in by another route (the face) for a normalised `email`, under the same lockout."""
-    with session_scope() as session:
-        return _record_failure(session, email, utcnow())
+    """A failed sign-in by another route (the face) for a normalised `email`, under the same lockout;
+    returns the lock's seconds left."""
+    with serialised_scope() as session:
+        _account_locked(session, email)
+        now = utcnow()
+        _record_failure(session, email, now)
+        return _lock_left(session, email, now)
+
+
+def _admit(address: str) -> tuple[int, User | None]:
+    """Let one attempt through to the slow password check, counted as a failure in advance.
+
+    The lock check and the count are one serialised transaction, so parallel attempts line up:
+    with a limit of 5, the sixth finds five counted and is refused before any password is checked.
+    """
+    with serialised_scope() as session:
+        user = _account_locked(session, address)
+        now = utcnow()
+        left = _lock_left(session, address, now)
+        if left:
+            raise AccountLocked(left)
+        return _record_failure(session, address, now), user
+
+
+def _accept(address: str, attempt: int) -> UserInfo | None:
+    """The password was right: sign in unless other attempts locked the email meanwhile (or the account went)."""
+    with serialised_scope() as session:
+        user = _account_locked(session, address)
+        if user is None or _lock_left(session, address, utcnow(), excluding=attempt):
+            return None
+        # This success forgives the attempts counted before it; ones let through after it still count.
+        session.execute(delete(LoginFailure).where(LoginFailure.email == address, LoginFailure.id <= attempt))
+        return user_info(user)
 
 
 def sign_in(email: str, password: str) -> UserInfo:
-    """Check the password; unknown emails and wrong passwords fail alike and count towards the lockout."""
+    """Check the password; unknown emails and wrong passwords fail alike and count towards the lockout.
+
+    Each attempt is counted before its password is checked and the lock is checked again before a
+    right password is accepted, so a burst of parallel attempts checks at most the limit's worth.
+    """
     try:
         address = normalize_email(email)
     except InvalidEmail as exc:
         raise InvalidCredentials() from exc
-    now = utcnow()
-    with session_scope() as session:
-        left = _lock_left(session, address, now)
-        if left:
-            raise AccountLocked(left)
-        user = session.scalar(select(User).where(User.email == address))
-    ok = check_password(password, user.password_hash if user else _dummy_hash())
-    with session_scope() as session:
-        if not ok or user is None:
-            left = _record_failure(session, address, now)
-        else:
-            session.execute(delete(LoginFailure).where(LoginFailure.email == address))
-            return user_info(user)
+    attempt, user = _admit(address)
+    if check_password(password, user.password_hash if user else _dummy_hash()):
+        signed_in = _accept(address, attempt) if user else None
+        if signed_in is not None:
+            return signed_in
+    left = lock_seconds_left(address)
     if left:
         raise AccountLocked(left)
     raise InvalidCredentials()

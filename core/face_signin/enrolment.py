@@ -35,8 +35,8 @@ from core.faces.errors import FaceError, PoorQualityFace
 from core.faces.images import load_image
 from core.faces.matching import distances
 from core.faces.types import Face
-from core.models import FaceSample, utcnow
-from core.repository import session_scope
+from core.storage.database import session_scope
+from core.storage.models import FaceSample, utcnow
 
 MAX_SAMPLES = 20
 FACE_DIR = "faces"

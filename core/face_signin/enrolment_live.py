@@ -3,7 +3,7 @@
 Each frame the worker hands over is judged by the engine; the person is told what to fix (no
 face, several faces, too far, too dark, blurred, turn to the camera), and a good face is kept
 when its pose differs from every sample kept so far, so the samples cover small turns and nods
-rather than five copies of one frame. Saving goes through `core.enrolment.enrol`, with all its
+rather than five copies of one frame. Saving goes through `core.face_signin.enrolment.enrol`, with all its
 checks; nothing is stored until then.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.enrolment import Candidate, candidate
+from core.face_signin.enrolment import Candidate, candidate
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.overlay import AMBER, GREEN, Overlay
 

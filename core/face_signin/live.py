@@ -2,7 +2,7 @@
 
 Each frame the worker thread hands over goes through the one face engine: the main (largest)
 face is embedded and identified 1:N among enrolled accounts under the sign-in threshold and
-margin, then `SigninDecision` (core/face_signin.py) decides. The page only polls `status()`.
+margin, then `SigninDecision` (core/face_signin/decision.py) decides. The page only polls `status()`.
 
 Face attempts count towards the same lockout as passwords. A finished attempt is one failure,
 not every frame: an attempt that recognised account X but failed the head turn is a failed
@@ -21,10 +21,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.accounts import AccountLocked, UserInfo, format_wait, get_user, lock_seconds_left, record_failure, unlock
+from core.accounts.users import (
+    AccountLocked,
+    UserInfo,
+    format_wait,
+    get_user,
+    lock_seconds_left,
+    record_failure,
+    unlock,
+)
 from core.config import Settings, get_settings
-from core.enrolment import gallery
-from core.face_signin import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
+from core.face_signin.decision import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
+from core.face_signin.enrolment import gallery
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.matching import identify
 from core.faces.overlay import AMBER, GREEN, RED, Overlay

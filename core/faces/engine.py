@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from core.config import Settings, get_settings
@@ -18,7 +19,14 @@ from core.faces.detector import FaceDetector
 from core.faces.embedders import CALIBRATED, Embedder, load_embedder, resolve_device
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.quality import MIN_SCORE, assess
-from core.faces.types import Face
+from core.faces.types import Detection, Face
+
+# A face that fills the whole frame leaves MTCNN's windows no margin, so when nothing confident is
+# found the frame is searched again inside a black border (a quarter of its longer side on every
+# side), shrunk to at most TIGHT_RETRY_SIDE pixels: such a face is large, and the retry stays cheap
+# on the many frames that simply hold no face. Black is what dlib's chips show outside an image.
+TIGHT_RETRY_BORDER = 0.25
+TIGHT_RETRY_SIDE = 320
 
 
 class FaceEngine:
@@ -49,14 +57,41 @@ class FaceEngine:
     def analyse(self, rgb: np.ndarray, embed: bool = True) -> list[Face]:
         """Every face in the image, largest first, each judged, aligned and (by default) embedded."""
         faces = []
-        for detection in self.detector.detect(rgb):
-            chip = align_face(rgb, detection.landmarks, self.chip_size)
+        for detection in self.detect(rgb):
+            chip = align_face(rgb, detection.box, self.chip_size)
             faces.append(Face(detection=detection, quality=assess(detection, chip, rgb.shape), chip=chip))
         if embed and faces:
             vectors = self.embed_chips(np.stack([face.chip for face in faces]))
             for face, vector in zip(faces, vectors, strict=True):
                 face.embedding = vector
         return faces
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Every face MTCNN finds, largest first; a tight crop of one face is found through a padded retry."""
+        found = self.detector.detect(rgb)
+        if any(detection.score >= MIN_SCORE for detection in found):
+            return found
+        retried = self._detect_with_border(rgb)
+        return retried if any(detection.score >= MIN_SCORE for detection in retried) else found
+
+    def _detect_with_border(self, rgb: np.ndarray) -> list[Detection]:
+        """Detect in a black-bordered, shrunk copy and map the faces back to `rgb`'s pixels."""
+        border = round(TIGHT_RETRY_BORDER * max(rgb.shape[:2]))
+        padded = cv2.copyMakeBorder(rgb, border, border, border, border, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        scale = min(1.0, TIGHT_RETRY_SIDE / max(padded.shape[:2]))
+        if scale < 1.0:
+            padded = cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        back_x = (2 * border + rgb.shape[1]) / padded.shape[1]
+        back_y = (2 * border + rgb.shape[0]) / padded.shape[0]
+        return [
+            Detection(
+                box=(d.box[0] * back_x - border, d.box[1] * back_y - border,
+                     d.box[2] * back_x - border, d.box[3] * back_y - border),
+                score=d.score,
+                landmarks=d.landmarks * np.array([back_x, back_y]) - border,
+            )
+            for d in self.detector.detect(padded)
+        ]
 
     def confident_faces(self, rgb: np.ndarray) -> list[Face]:
         """Analysed faces scoring at least MIN_SCORE, largest first: weaker boxes are rarely faces."""

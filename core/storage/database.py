@@ -1,27 +1,35 @@
 """Database access: one engine per database URL, migrated and seeded on first use, and short transactions.
 
 Any SQLAlchemy URL works (`DATABASE_URL`); the SQLite default is tuned for a web app: WAL so
-readers never wait for the writer, foreign keys enforced, and a busy timeout instead of errors.
+readers never wait for the writer, foreign keys enforced, a busy timeout instead of errors, and
+deleted content overwritten.
+
+Many processes may open a brand-new database at once (several servers, the command line), so the
+schema upgrade and the category seeding run under a cross-process lock: a lock file beside the
+SQLite file (the `filelock` package: maintained, and it cleans up after a crashed holder because the
+OS drops the lock), or a PostgreSQL advisory lock held by the upgrading transaction.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from filelock import FileLock
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.categories import ensure_categories
 from core.config import get_settings
-from core.migrations import upgrade_to_head
+from core.storage.migrations import upgrade_to_head
+from core.videos.categories import ensure_categories
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_UPGRADE_LOCK_KEY = 0x77656274  # "webt": the PostgreSQL advisory lock taken while upgrading
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,6 +37,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows (face embeddings) are zeroed, not left in free pages
     cursor.close()
 
 
@@ -44,6 +53,28 @@ def create_engine_for(url: str) -> Engine:
     return engine
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    return Path(database).expanduser() if database and database != ":memory:" else None
+
+
+def _other_processes_wait(engine: Engine) -> AbstractContextManager[object]:
+    """SQLite: a lock file beside the database file, so two processes never upgrade a fresh file at once."""
+    path = _sqlite_file(engine)
+    return FileLock(f"{path}.upgrade.lock", timeout=120) if path else nullcontext()
+
+
+def _upgrade_and_seed(engine: Engine) -> None:
+    """Bring the schema to head and seed the categories, one process at a time, in one transaction."""
+    with _other_processes_wait(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # released when this transaction ends
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+        upgrade_to_head(connection)
+        with Session(bind=connection) as session:
+            ensure_categories(session)
+            session.flush()
+
+
 def get_engine() -> Engine:
     """The engine for the configured database, upgraded to the newest schema and seeded once per process."""
     url = get_settings().database_url
@@ -54,10 +85,7 @@ def get_engine() -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = create_engine_for(url)
-            with engine.begin() as connection:
-                upgrade_to_head(connection)
-            with Session(engine) as session, session.begin():
-                ensure_categories(session)
+            _upgrade_and_seed(engine)
             _engines[url] = engine
     return engine
 
@@ -67,3 +95,29 @@ def session_scope() -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception, so nothing half-written stays."""
     with Session(get_engine(), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def serialised_scope() -> Iterator[Session]:
+    """Like `session_scope`, but on SQLite the transaction holds the write lock from its first statement.
+
+    SQLite's `BEGIN IMMEDIATE` makes check-then-write blocks (the sign-in lockout) run one at a
+    time across threads and processes. Other databases keep their usual transaction: callers lock
+    the rows they depend on with `SELECT ... FOR UPDATE`, which SQLite would ignore.
+    """
+    with get_engine().connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would otherwise begin lazily, unlocked
+        with Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+            session.flush()
+        connection.commit()
+
+
+def purge_deleted() -> None:
+    """After deleting sensitive rows (face embeddings): fold SQLite's write-ahead log into the database file
+    and empty it, so the old rows stay neither in the `-wal` file nor, with `secure_delete`, in free pages.
+    Nothing to do on other databases."""
+    with get_engine().connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -50,7 +50,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given; use an aware UTC time (core.models.utcnow)")
+            raise ValueError("naive datetime given; use an aware UTC time (core.storage.models.utcnow)")
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
@@ -86,6 +86,25 @@ class User(Base):
     face_samples: Mapped[list[FaceSample]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+    sessions: Mapped[list[AuthSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AuthSession(Base):
+    """One signed-in browser: only the SHA-256 of its cookie's token is kept, so a leaked database signs nobody in."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(10))  # how it was opened: "password" or "face"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # slides forward on use
+
+    user: Mapped[User] = relationship(back_populates="sessions")
 
 
 class LoginFailure(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Category
+from core.storage.models import Category
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
     ("music", "Music"),

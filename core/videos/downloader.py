@@ -1,15 +1,18 @@
 """yt-dlp behind two calls: `probe` a link for what the feed shows, `download` it to one file.
 
 Every request yt-dlp makes (the page, each redirect hop, the media itself) passes
-`core.urls.check_url` first, through a request handler installed in yt-dlp: a public page that
-redirects to 169.254.169.254 is refused before anything connects there. (A host whose DNS answer
-changes between the check and the connection is not covered; that needs the check at connect time.)
-The handler subclasses yt-dlp's RequestsRH and overrides `_send`/`_create_instance`, yt-dlp's
-extension points for handlers; they are internal, so the pinned yt-dlp is what the tests vouch for.
+`core.videos.urls.check_url` first, through a request handler installed in yt-dlp: a public page that
+redirects to 169.254.169.254 is refused before anything connects there. Its connections then
+resolve the name once more, check those addresses and connect to exactly them, and every read is
+held to a time limit and a minimum speed (`core.videos.transfer`), so neither DNS rebinding nor a
+server that trickles one byte every few seconds gets through. The handler subclasses yt-dlp's
+RequestsRH and overrides `_send`/`_create_instance`, yt-dlp's extension points for handlers; they
+are internal, so the pinned yt-dlp is what the tests vouch for.
 
-Downloads are single files only, never merged, so no ffmpeg is needed. They land in a cache
-folder named by a hash of the link (a YouTube link by its video id), which appears in one rename once the file is
-complete; a second download of the same video is served from there without any network.
+Downloads are single files only, never merged, so no ffmpeg is needed. They land in the download
+cache (`core.videos.download_cache`: one folder per video, named by a hash of the link, a YouTube
+link by its video id; one fetch per video however many people ask; a size quota); a second
+download of the same video is served from there without any network.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, UnsupportedError
 
 from core.config import get_settings
-from core.urls import (
+from core.videos.download_cache import DownloadCache
+from core.videos.transfer import Meter, TransferLimitExceeded, TransferLimits, pool_classes
+from core.videos.urls import (
+    IPAddress,
     UnresolvableHost,
     UnsafeUrl,
     UrlError,
     YouTubeRef,
     check_url,
+    checked_addresses,
     normalise_url,
     parse_youtube,
 )
@@ -46,7 +53,7 @@ SOCKET_TIMEOUT_S = 10
 _LOG = logging.getLogger(__name__)
 
 ProbeReason = Literal["offline", "unsupported", "private", "unavailable", "unsafe", "invalid"]
-DownloadReason = Literal["too_large", "no_single_file_format", "offline", "failed"]
+DownloadReason = Literal["too_large", "too_slow", "no_single_file_format", "offline", "failed"]
 Progress = Callable[[float | None, str], None]
 
 
@@ -109,22 +116,51 @@ class _Policy:
     def check(self, url: str) -> str:
         return check_url(url, self.allow_private, allowed_hosts=self.allowed_hosts)
 
+    def addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The addresses a connection to `host` may use: resolved once, each one checked."""
+        return checked_addresses(host, port, self.allow_private, self.allowed_hosts)
+
+    def viewer_safe(self, url: str | None) -> str | None:
+        """`url` if it passes the same check (so a page cannot point viewers at a private address), else None."""
+        if not url:
+            return None
+        try:
+            return self.check(url)
+        except UrlError:
+            return None
+
 
 class _RefusedRequest(RequestError):
     """yt-dlp's view of a request `check_url` refused; not a TransportError, so it is not retried."""
 
 
 class _GuardedRequestsRH(RequestsRH):
-    """yt-dlp's `requests` handler, with every request and every redirect target checked first."""
+    """yt-dlp's `requests` handler: every request and redirect target checked first, connections pinned and metered."""
 
-    def __init__(self, *, policy: _Policy, **kwargs: Any) -> None:
+    def __init__(self, *, policy: _Policy, meter: Meter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._policy = policy
+        self._meter = meter
 
     def _create_instance(self, **kwargs: Any) -> Any:
         session = super()._create_instance(**kwargs)
         session.hooks["response"].append(self._check_redirect)
+        for adapter in session.adapters.values():
+            self._guard(adapter)
         return session
+
+    def _guard(self, adapter: Any) -> None:
+        """Direct connections: pinned to checked addresses. Connections to an http(s) proxy: metered."""
+        adapter.poolmanager.pool_classes_by_scheme = pool_classes(self._meter, self._policy.addresses)
+        make_proxy_manager = adapter.proxy_manager_for
+
+        def proxy_manager_for(proxy: str, **kwargs: Any) -> Any:
+            manager = make_proxy_manager(proxy, **kwargs)
+            if not proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = pool_classes(self._meter, None)
+            return manager
+
+        adapter.proxy_manager_for = proxy_manager_for
 
     def _check_redirect(self, response: Any, **_: Any) -> None:
         """Runs on each response before `requests` follows it, so a refused hop is never fetched."""
@@ -133,21 +169,23 @@ class _GuardedRequestsRH(RequestsRH):
 
     def _send(self, request: Any) -> Any:
         try:
+            self._meter.check()
             self._policy.check(request.url)
             return super()._send(request)
-        except UrlError as exc:
+        except (UrlError, TransferLimitExceeded) as exc:
             raise _RefusedRequest(str(exc), cause=exc) from exc
 
 
 class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
     """A YoutubeDL whose only way out is the guarded handler (no urllib, websockets or curl fallback)."""
 
-    def __init__(self, params: dict[str, Any], policy: _Policy) -> None:
+    def __init__(self, params: dict[str, Any], policy: _Policy, meter: Meter) -> None:
         self._policy = policy
+        self._meter = meter
         super().__init__(params)
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
-        guarded = functools.partial(_GuardedRequestsRH, policy=self._policy)
+        guarded = functools.partial(_GuardedRequestsRH, policy=self._policy, meter=self._meter)
         return super().build_request_director([guarded], preferences)
 
 

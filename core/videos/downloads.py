@@ -1,4 +1,4 @@
-"""Downloading a shared video for its viewer: core.downloader fetches, this names and describes the file.
+"""Downloading a shared video for its viewer: core.videos.downloader fetches, this names and describes the file.
 
 The downloader keeps one finished file per video in `<data dir>/downloads` (named by the
 canonical URL), so a second download of the same video, by anyone, is served from there.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import get_settings
-from core.downloader import MediaError, Progress, download
-from core.videos import VideoNotFound, get_video
+from core.videos.downloader import MediaError, Progress, download
+from core.videos.sharing import VideoNotFound, get_video
 
 _UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*]+')
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
 
-from core.models import Category, Video, video_categories
-from core.repository import session_scope
-from core.video_records import CategoryInfo, VideoCard, card, category_info, with_cards
+from core.storage.database import session_scope
+from core.storage.models import Category, Video, video_categories
+from core.videos.records import CategoryInfo, VideoCard, card, category_info, with_cards
 
 PAGE_SIZE = 12
 MAX_SEARCH_WORDS = 8

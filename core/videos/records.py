@@ -13,8 +13,8 @@ from typing import Any, Literal
 from sqlalchemy import Select
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.models import Category, Video
-from core.urls import parse_youtube
+from core.storage.models import Category, Video
+from core.videos.urls import parse_youtube
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.downloader import ProbeError, VideoInfo, probe
-from core.models import Category, Video, utcnow
-from core.repository import session_scope
-from core.urls import UrlError, normalise_url, parse_youtube
-from core.video_records import CategoryInfo, VideoCard, VideoDetail, card, category_info, detail, with_cards
-from core.video_terms import index_terms
+from core.storage.database import session_scope
+from core.storage.models import Category, Video, utcnow
+from core.videos.downloader import ProbeError, VideoInfo, probe
+from core.videos.records import CategoryInfo, VideoCard, VideoDetail, card, category_info, detail, with_cards
+from core.videos.terms import index_terms
+from core.videos.urls import UrlError, normalise_url, parse_youtube
 
 MAX_COMMENT = 5000
 MAX_TITLE = 200

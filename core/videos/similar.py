@@ -17,11 +17,11 @@ import math
 from sqlalchemy import case, desc, func, select
 from sqlalchemy.orm import Session
 
-from core.models import Video, VideoTerm, video_categories
-from core.repository import session_scope
-from core.video_records import VideoCard, card, with_cards
-from core.video_terms import terms
-from core.videos import VideoNotFound
+from core.storage.database import session_scope
+from core.storage.models import Video, VideoTerm, video_categories
+from core.videos.records import VideoCard, card, with_cards
+from core.videos.sharing import VideoNotFound
+from core.videos.terms import terms
 
 SIMILAR_COUNT = 6
 POOL = 200  # candidates kept from each side (categories, words) before exact scoring

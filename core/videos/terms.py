@@ -1,6 +1,6 @@
 """The word index of videos: each video's distinct title and comment words, written with the video.
 
-Similar videos read it (see core/similar.py); keeping it in the database, beside the video, means
+Similar videos read it (see core/videos/similar.py); keeping it in the database, beside the video, means
 it is always in step with what people wrote and needs no rebuilding.
 """
 
@@ -11,7 +11,7 @@ import re
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from core.models import VideoTerm
+from core.storage.models import VideoTerm
 
 MAX_TERMS = 64
 _WORD = re.compile(r"[^\W_]+")

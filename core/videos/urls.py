@@ -87,12 +87,24 @@ def check_url(url: str, allow_private: bool | None = None, *, allowed_hosts: Col
     """
     normalised = normalise_url(url)
     parts = urlsplit(normalised)
-    host = parts.hostname or ""
+    checked_addresses(parts.hostname or "", parts.port or _SCHEMES[parts.scheme], allow_private, allowed_hosts)
+    return normalised
+
+
+def checked_addresses(
+    host: str, port: int, allow_private: bool | None = None, allowed_hosts: Collection[str] = ()
+) -> list[IPAddress]:
+    """Resolve `host` once and return its addresses, all of them public unless exempt (as in `check_url`).
+
+    The downloader connects to exactly these addresses, never resolving the name again, so a DNS
+    answer that changes between the check and the connection (DNS rebinding) cannot redirect it.
+    """
+    host = _normalise_host(host)
     if allow_private is None:
         allow_private = get_settings().allow_private_urls
     exempt = allow_private or host in {_normalise_host(name) for name in allowed_hosts}
     literal = _ip_literal(host)
-    addresses = [literal] if literal is not None else _resolve(host, parts.port or _SCHEMES[parts.scheme])
+    addresses = [literal] if literal is not None else _resolve(host, port)
     if not exempt:
         for address in addresses:
             if not is_public_address(address):
@@ -100,7 +112,21 @@ def check_url(url: str, allow_private: bool | None = None, *, allowed_hosts: Col
                     f"{host} is a private or local network address ({address}); "
                     "WebTube only fetches videos from public sites."
                 )
-    return normalised
+    return addresses
+
+
+def safe_for_viewers(url: str | None, allow_private: bool | None = None) -> str | None:
+    """`url` normalised when viewers' browsers may be pointed at it (public, or private ones allowed), else None.
+
+    A page can name its video file on a private address (a router's reboot URL); a player built
+    from that would make every viewer's browser call it. A name that does not resolve is refused too.
+    """
+    if not url:
+        return None
+    try:
+        return check_url(url, allow_private)
+    except UrlError:
+        return None
 
 
 def is_public_address(address: IPAddress) -> bool:

@@ -13,15 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
-from core.accounts import UserInfo
-from core.video_records import CategoryInfo, VideoCard
+from core.videos.records import CategoryInfo, VideoCard
 
-FEED = "views/feed.py"
-WATCH = "views/watch.py"
-SHARE = "views/share.py"
-PROFILE = "views/profile.py"
-SIGN_IN = "views/sign_in.py"
-REGISTER = "views/register.py"
+FEED = "pages/feed.py"
+WATCH = "pages/watch.py"
+SHARE = "pages/share.py"
+PROFILE = "pages/profile.py"
+SIGN_IN = "pages/sign_in.py"
+REGISTER = "pages/register.py"
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 # GFM turns bare addresses into links even when escaped; an invisible word joiner breaks the patterns.
@@ -36,11 +35,6 @@ NO_THUMBNAIL = (
 def md(text: str) -> str:
     """`text` escaped so a Markdown label shows it literally: no links, images, emphasis, HTML or colours."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", _AUTOLINKS.sub("\u2060", text))
-
-
-def current_user() -> UserInfo | None:
-    """The signed-in account, refreshed from the database by app.py on every run."""
-    return st.session_state.get("user")
 
 
 def flash(message: str) -> None:

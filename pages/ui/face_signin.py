@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.face_signin import Phase
-from core.face_signin_live import LiveSignIn
-from core.live_frames import LatestFrameWorker
-from views._components import FEED, flash, md
-from views._live_camera import POLL_S, live_camera, session_object
+from core.face_signin.decision import Phase
+from core.face_signin.live import LiveSignIn
+from core.faces.live_frames import LatestFrameWorker
+from pages.ui.components import FEED, flash, md
+from pages.ui.live_camera import POLL_S, live_camera, session_object
+from pages.ui.session import sign_in_as
 
 SIGNIN_KEY = "face_signin"
 
@@ -29,7 +30,7 @@ def _status(live: LiveSignIn) -> None:
     progress = status.progress
     if status.user is not None:
         st.session_state.pop(SIGNIN_KEY, None)
-        st.session_state["user_id"] = status.user.id
+        sign_in_as(status.user, "face")
         flash(f"Welcome back, {md(status.user.display_name)}.")
         st.switch_page(st.session_state.pop("after_sign_in", FEED))
     if progress.phase is Phase.LOOKING:

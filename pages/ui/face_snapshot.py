@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts import UserInfo
+from core.accounts.users import UserInfo
 from core.config import get_settings
-from core.enrolment import Enrolment, delete_face_data, enrol, enrol_photo, enrolment_of
-from core.enrolment_live import MAX_SAMPLES, MIN_SAMPLES, SampleCollector
+from core.face_signin.enrolment import Enrolment, delete_face_data, enrol, enrol_photo, enrolment_of
+from core.face_signin.enrolment_live import MAX_SAMPLES, MIN_SAMPLES, SampleCollector
 from core.faces.errors import FaceError
-from core.live_frames import LatestFrameWorker
-from views._components import flash, md, when
-from views._live_camera import POLL_S, live_camera, session_object
+from core.faces.live_frames import LatestFrameWorker
+from pages.ui.components import flash, md, when
+from pages.ui.live_camera import POLL_S, live_camera, session_object
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp"]
 

@@ -16,8 +16,8 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
 from core.config import get_settings
+from core.faces.live_frames import LatestFrameWorker
 from core.faces.overlay import Overlay, draw_overlay
-from core.live_frames import LatestFrameWorker
 
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
 PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480

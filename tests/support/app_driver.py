@@ -11,6 +11,10 @@ from typing import Any
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from core.accounts import sessions
+from core.accounts.sessions import Method
+from pages.ui.session import TOKEN_KEY
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
@@ -28,11 +32,14 @@ class ServerPagesManager(PagesManager):
         PagesManager.uses_pages_directory = False
 
 
-def open_app(user_id: int | None = None, page: str | None = None, **params: str) -> AppTest:
-    """The app after its first run, optionally signed in as `user_id` and on `page` with query `params`."""
+def open_app(
+    user_id: int | None = None, page: str | None = None, method: Method = "password", **params: str
+) -> AppTest:
+    """The app after its first run, optionally signed in as `user_id` (a real session opened by
+    `method`, its token held as a tab that just signed in holds it) and on `page` with query `params`."""
     at = AppTest.from_file(str(APP), default_timeout=60)
     if user_id is not None:
-        at.session_state["user_id"] = user_id
+        at.session_state[TOKEN_KEY], _ = sessions.create(user_id, method)
     at.run()
     if page is not None:
         go(at, page, **params)

@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from core.config import get_settings
-from core.models import Base
-from core.repository import create_engine_for
+from core.storage.database import create_engine_for
+from core.storage.models import Base
 
 config = context.config
 

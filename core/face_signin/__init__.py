@@ -1,0 +1,1 @@
+"""Face sign-in: enrolling samples, and the live decision (votes, liveness, lockout)."""
