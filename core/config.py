@@ -40,9 +40,15 @@ class Settings(BaseSettings):
     database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL"))
     max_image_pixels: int = Field(50_000_000, gt=0)
     max_upload_mb: int = Field(25, gt=0)
+    face_max_pixels: int = Field(12_000_000, gt=0)  # image intake: per-use pixel caps, decoded-byte cap, decode slots
+    avatar_max_pixels: int = Field(16_000_000, gt=0)
+    max_decoded_mb: int = Field(64, gt=0)
+    heavy_decodes: int = Field(2, gt=0)
+    decode_wait_s: float = Field(30.0, gt=0)
     detect_max_side: int = Field(1280, ge=160)
     min_face_px: int = Field(40, ge=12)
-    embedder: Literal["dlib", "facenet"] = "dlib"
+    embedder: Literal["dlib", "facenet", "sface"] = "dlib"
+    detector: Literal["mtcnn", "yunet"] = "mtcnn"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     verify_threshold: float | None = Field(None, gt=0)
     signin_threshold: float | None = Field(None, gt=0)
@@ -53,13 +59,17 @@ class Settings(BaseSettings):
     liveness_timeout_s: float = Field(8.0, gt=0)
     allow_private_urls: bool = False
     download_max_mb: int = Field(500, ge=0)
+    download_timeout_s: float = Field(1800, gt=0)  # overall time limit of one fetch (probe or download)
+    download_min_kbps: float = Field(20, ge=0)  # slower than this, averaged over 20 s of waiting, is cut off
+    download_cache_mb: int = Field(5000, ge=0)  # download cache quota; least recently used files go first
+    download_link_ttl_s: int = Field(900, gt=0)  # how long a "Save" link works
     login_max_failures: int = Field(5, gt=0)
     login_window_min: int = Field(15, gt=0)
     session_days: int = Field(30, gt=0)  # a sign-in lasts this long after its last use
     bcrypt_rounds: int = 12
     ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
 
-    @field_validator("embedder", "device", mode="before")
+    @field_validator("embedder", "detector", "device", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

@@ -1,29 +1,39 @@
-"""Face detection: the MTCNN cascade on a copy of the image no larger than the configured side.
+"""Face detection: MTCNN (default) or YuNet on a copy of the image no larger than the configured side.
 
 Large photos are shrunk before detection (the cascade's cost grows with pixels, a face 40px wide
-at 1280px is still found) and boxes and landmarks are mapped back to the original's pixels.
+at 1280px is still found) and boxes and landmarks are mapped back to the original's pixels. The
+shrunk copy also stays within the cascade's int32 summed-area table (8.4 MP), so however large
+`WEBTUBE_DETECT_MAX_SIDE` is set, no float64 table of the whole frame (24 bytes a pixel) is built.
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
 import torch
 
-from core.faces.mtcnn import MtcnnCascade
+from core.faces.mtcnn import INT32_TABLE_MAX_PIXELS, MtcnnCascade
 from core.faces.types import Detection
+from core.faces.yunet import YunetCascade
 
 
 class FaceDetector:
     """Finds every face with its score and five landmarks, largest first."""
 
-    def __init__(self, device: torch.device, min_face_px: int, max_side: int) -> None:
+    def __init__(self, device: torch.device, min_face_px: int, max_side: int, kind: str = "mtcnn") -> None:
+        """`kind` is WEBTUBE_DETECTOR: `mtcnn` or `yunet` (whose scores come on MTCNN's scale, see yunet.py)."""
         self.max_side = max_side
-        self.cascade = MtcnnCascade(device=device, min_face_size=min_face_px)
+        self.cascade: MtcnnCascade | YunetCascade
+        if kind == "yunet":
+            self.cascade = YunetCascade(min_face_size=min_face_px)
+        else:
+            self.cascade = MtcnnCascade(device=device, min_face_size=min_face_px)
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.max_side / max(height, width))
+        scale = min(1.0, self.max_side / max(height, width), math.sqrt(INT32_TABLE_MAX_PIXELS / (height * width)))
         small = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))

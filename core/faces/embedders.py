@@ -7,12 +7,15 @@ WEBTUBE_VERIFY_THRESHOLD and WEBTUBE_SIGNIN_THRESHOLD override them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+
+from core.faces.types import Detection
 
 
 class Embedder(Protocol):
@@ -36,6 +39,8 @@ class Thresholds:
 CALIBRATED = {
     "dlib": Thresholds(verify=0.6, signin=0.5),
     "facenet": Thresholds(verify=1.0, signin=0.85),
+    # Unit vectors: distance sqrt(2 - 2 cos). The Zoo's cosine 0.363 is distance 1.129.
+    "sface": Thresholds(verify=1.129, signin=1.0),
 }
 
 
@@ -52,6 +57,25 @@ def load_embedder(name: str, device: torch.device, weights_dir: Path) -> Embedde
         from core.faces.facenet_embedder import FacenetEmbedder
 
         return FacenetEmbedder(device=device, weights_dir=weights_dir)
+    if name == "sface":
+        from core.faces.sface_embedder import SfaceEmbedder
+
+        return SfaceEmbedder(device=device, weights_dir=weights_dir)
     from core.faces.dlib_resnet import DlibEmbedder
 
     return DlibEmbedder(device=device, weights_dir=weights_dir)
+
+
+def chip_aligner(name: str) -> Callable[[np.ndarray, Detection], np.ndarray]:
+    """How the named embedder wants its chips cut: SFace on the ArcFace template, the others as dlib cuts them.
+
+    Chosen from the name alone, so detecting and judging faces never loads the embedder's weights.
+    """
+    if name == "sface":
+        from core.faces.sface_embedder import arcface_chip
+
+        return arcface_chip
+    from core.faces.alignment import align_face
+
+    size = 160 if name == "facenet" else 150
+    return lambda rgb, detection: align_face(rgb, detection.box, size)

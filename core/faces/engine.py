@@ -14,9 +14,8 @@ import cv2
 import numpy as np
 
 from core.config import Settings, get_settings
-from core.faces.alignment import align_face
 from core.faces.detector import FaceDetector
-from core.faces.embedders import CALIBRATED, Embedder, load_embedder, resolve_device
+from core.faces.embedders import CALIBRATED, Embedder, chip_aligner, load_embedder, resolve_device
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.quality import MIN_SCORE, assess
 from core.faces.types import Detection, Face
@@ -35,7 +34,8 @@ class FaceEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.device = resolve_device(settings.device)
-        self.detector = FaceDetector(self.device, settings.min_face_px, settings.detect_max_side)
+        self.detector = FaceDetector(self.device, settings.min_face_px, settings.detect_max_side, settings.detector)
+        self._align = chip_aligner(settings.embedder)  # SFace wants ArcFace chips, dlib and FaceNet dlib's
         self._embedder: Embedder | None = None
         self._lock = threading.Lock()
         calibrated = CALIBRATED[settings.embedder]
@@ -50,15 +50,11 @@ class FaceEngine:
                     self._embedder = load_embedder(self.settings.embedder, self.device, self.settings.weights_dir)
         return self._embedder
 
-    @property
-    def chip_size(self) -> int:
-        return 160 if self.settings.embedder == "facenet" else 150
-
     def analyse(self, rgb: np.ndarray, embed: bool = True) -> list[Face]:
         """Every face in the image, largest first, each judged, aligned and (by default) embedded."""
         faces = []
         for detection in self.detect(rgb):
-            chip = align_face(rgb, detection.box, self.chip_size)
+            chip = self._align(rgb, detection)
             faces.append(Face(detection=detection, quality=assess(detection, chip, rgb.shape), chip=chip))
         if embed and faces:
             vectors = self.embed_chips(np.stack([face.chip for face in faces]))
