@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.videos.feed import feed_page
+from core.videos.feed import MAX_SEARCH_CHARS, SearchFailed, feed_page
 from core.videos.sharing import list_categories
 from pages.ui.components import SHARE, md, show_flash, video_grid
 from pages.ui.session import current_user
@@ -34,11 +34,20 @@ if wanted is not None and wanted not in names:
     st.warning("That category does not exist; showing all videos.")
     wanted = None
 st.session_state["feed_category"] = wanted
-st.session_state["feed_query"] = st.query_params.get("q") or None
+linked_query = st.query_params.get("q") or None
+if linked_query and len(linked_query) > MAX_SEARCH_CHARS:
+    st.info(f"Searches use the first {MAX_SEARCH_CHARS} characters; the rest of this one was left out.")
+    linked_query = linked_query[:MAX_SEARCH_CHARS]
+st.session_state["feed_query"] = linked_query
 
 search_column, category_column = st.columns([2, 1], vertical_alignment="bottom")
 query = search_column.text_input(
-    "Search", value=None, key="feed_query", placeholder="Search titles and comments", on_change=_to_url
+    "Search",
+    value=None,
+    key="feed_query",
+    max_chars=MAX_SEARCH_CHARS,
+    placeholder="Search titles and comments",
+    on_change=_to_url,
 )
 category = category_column.selectbox(
     "Category",
@@ -50,7 +59,11 @@ category = category_column.selectbox(
     on_change=_to_url,
 )
 page_key = f"feed_page:{category}:{query}"  # a new search or filter starts at page 1
-result = feed_page(page=st.session_state.get(page_key, 1), category=category, query=query or "")
+try:
+    result = feed_page(page=st.session_state.get(page_key, 1), category=category, query=query or "")
+except SearchFailed as exc:
+    st.warning(str(exc))
+    st.stop()
 
 if result.total == 0:
     if query or category:

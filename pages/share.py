@@ -37,10 +37,10 @@ if submitted:
     try:
         with st.spinner("Asking the site about this video…"):
             shared = share_video(user.id, url, comment, categories, title)
-    except ProbeFailed as exc:
-        st.warning(str(exc), icon=":material/cloud_off:")
+    except ProbeFailed as exc:  # messages may quote what a site or a stored title says: shown literally
+        st.warning(md(str(exc)), icon=":material/cloud_off:")
     except VideoError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
     else:
         flash(f"Shared “{md(shared.title)}”.")
         st.switch_page(WATCH, query_params={"v": str(shared.id)})

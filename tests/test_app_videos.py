@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,7 @@ def test_dangerous_links_are_refused_on_the_page(
     monkeypatch.setenv("WEBTUBE_ALLOW_PRIVATE_URLS", "false")
     get_settings.cache_clear()
     at = share(open_app(_user("Ann").id), url, "c", ["music"], title="typed title")
-    assert len(at.error) == 1 and at.error[0].value.startswith(message)
+    assert len(at.error) == 1 and at.error[0].value.startswith(md(message))  # shown literally
     assert texts(at, "title") == ["Share a video"]
     go(at, "pages/feed.py")
     assert _card_titles(at) == []
@@ -152,7 +153,7 @@ def test_a_10000_character_comment_gets_a_clear_message_and_keeps_the_form(
     site: Path, media_server: MediaServer
 ) -> None:
     at = share(open_app(_user("Ann").id), media_server.url("clip.mp4"), "x" * 10_000, ["music"])
-    assert texts(at, "error") == ["Comments can be at most 5,000 characters; this one has 10,000."]
+    assert texts(at, "error") == [md("Comments can be at most 5,000 characters; this one has 10,000.")]
     assert widget(at, "text_area", "Comment").value == "x" * 10_000  # nothing typed is lost
     assert widget(at, "multiselect", "Categories").value == ["music"]
 
@@ -179,7 +180,17 @@ def test_the_same_link_twice_is_refused_for_the_same_person(site: Path, media_se
     at = open_app(_user("Ann").id)
     share(at, media_server.url("clip.mp4"))
     share(at, media_server.url("clip.mp4"))
-    assert texts(at, "error") == ["You already shared this video as “clip”."]
+    assert texts(at, "error") == [md("You already shared this video as “clip”.")]
+
+
+def test_the_already_shared_message_shows_a_stored_title_literally(site: Path) -> None:
+    """Issue 8: a title holding a Markdown link and a tracking image came back as a live link and image."""
+    ann = _user("Ann")
+    title = "Cute cats [click me](http://evil.example/phish) ![](http://evil.example/track.png)"
+    share_video(ann.id, "http://127.0.0.1:9/cats", title=title)
+    at = share(open_app(ann.id), "http://127.0.0.1:9/cats", title="again")
+    assert texts(at, "error") == [md(f"You already shared this video as “{title}”.")]
+    assert re.search(r"(?<!\\)[\[\]()!]", at.error[0].value) is None  # every bracket escaped: no link, no image
 
 
 def test_pages_of_the_feed(site: Path) -> None:
@@ -199,3 +210,16 @@ def test_an_unknown_video_or_category_is_explained(site: Path) -> None:
     assert texts(at, "error") == ["This link does not point to a video."]
     go(at, "pages/feed.py", category="polka")
     assert texts(at, "warning") == ["That category does not exist; showing all videos."]
+
+
+def test_a_25001_character_search_link_is_cut_with_a_note(site: Path) -> None:
+    """Issue 8: this link showed an unhandled `OperationalError: LIKE or GLOB pattern too complex`."""
+    ann = _user("Ann")
+    share_video(ann.id, "http://127.0.0.1:9/piano", title="Piano sonata")
+    at = open_app(ann.id, "pages/feed.py", q="piano " + "é" * 25_001)
+    assert not at.exception
+    assert texts(at, "info") == [
+        "Searches use the first 200 characters; the rest of this one was left out.",
+        "No videos match. Try other words or another category.",  # the cut query still ran: no title has 194 é
+    ]
+    assert widget(at, "text_input", "Search").value == ("piano " + "é" * 25_001)[:200]

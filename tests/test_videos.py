@@ -18,7 +18,7 @@ from core.storage.migrations import upgrade_to_head
 from core.storage.models import Base, Category, FaceSample, User, Video, VideoTerm, utcnow, video_categories
 from core.videos.categories import CATEGORIES, ensure_categories
 from core.videos.downloads import DownloadFailed, download_video
-from core.videos.feed import PAGE_SIZE, feed_page
+from core.videos.feed import PAGE_SIZE, SearchFailed, feed_page
 from core.videos.sharing import (
     DuplicateVideo,
     InvalidInput,
@@ -386,3 +386,59 @@ def test_deleting_an_account_deletes_its_videos_and_face_samples(site: Path) -> 
         for table in (Video, VideoTerm, FaceSample):
             assert session.scalar(select(func.count()).select_from(table)) == 0
         assert session.scalar(select(func.count()).select_from(video_categories)) == 0
+
+
+# --- issue 8: invisible characters in titles and comments, over-long searches ----------------------
+
+INVISIBLE = {
+    "right-to-left override": "Funny cat \u202egnp.exe",
+    "zero-width space": "Fun\u200bny cat",
+    "left-to-right isolate": "Funny \u2066cat",
+    "byte order mark": "\ufeffFunny cat",
+    "bell": "Funny\x07 cat",
+}
+
+
+@pytest.mark.parametrize("title", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_titles_with_direction_overrides_or_hidden_characters_are_refused(site: Path, title: str) -> None:
+    ann = _user()
+    with pytest.raises(InvalidInput, match="invisible control or formatting characters"):
+        share_video(ann.id, "http://127.0.0.1:9/v", title=title)
+    assert feed_page().total == 0  # nothing half-written
+    card = share_video(ann.id, "http://127.0.0.1:9/v", title="Funny cat")
+    with pytest.raises(InvalidInput, match="invisible"):
+        update_video(ann.id, card.id, title, "", [])
+    assert get_video(card.id).card.title == "Funny cat"
+
+
+def test_a_sites_own_title_loses_its_invisible_characters(site: Path, media_server: MediaServer) -> None:
+    spoofed = "Funny cat \u202egnp.exe\u200b"
+    page = f'<!doctype html><html><head><title>{spoofed}</title></head><body><video src="/clip.mp4"></video></body>'
+    media_server.add("/spoof.html", Route(body=page.encode(), content_type="text/html; charset=utf-8"))
+    card = share_video(_user().id, media_server.url("spoof.html"), title="")
+    assert card.title == "Funny cat gnp.exe"
+
+
+def test_comments_refuse_direction_overrides_but_keep_joiners_and_line_breaks(site: Path) -> None:
+    ann = _user()
+    with pytest.raises(InvalidInput, match="text-direction overrides"):
+        share_video(ann.id, "http://127.0.0.1:9/v", "see \u202etxt.exe", title="t")
+    kept = "Persian needs the joiner: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645\nline two\tand a tab"
+    card = share_video(ann.id, "http://127.0.0.1:9/v", kept, title="t")
+    assert get_video(card.id).comment == kept
+
+
+def test_a_25001_character_search_is_cut_and_still_answers(site: Path) -> None:
+    """Issue 8: this raised `OperationalError: LIKE or GLOB pattern too complex` from SQLite (for "é" * 25,001)."""
+    _video(_user(), "Piano sonata", "")
+    for long_query in ("%" * 25_001, "é" * 25_001, "x" * 25_001):
+        assert feed_page(query=long_query).total == 0
+    assert feed_page(query="piano " + "x" * 25_000).total == 0  # both words count, the second cut to 194
+    assert feed_page(query="piano" + " " * 25_000 + "nonsense").total == 1  # the words past the cut are left out
+
+
+def test_a_search_the_database_cannot_run_gets_one_sentence(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.videos.feed.MAX_SEARCH_CHARS", 1_000_000)  # as if there were no cap
+    _video(_user(), "Piano sonata", "")  # SQLite checks a pattern's length only when it meets a row
+    with pytest.raises(SearchFailed, match="This search could not be run; try fewer or shorter words"):
+        feed_page(query="é" * 25_001)  # 50,002 bytes: over SQLite's 50,000-byte limit on LIKE patterns

@@ -2,6 +2,10 @@
 
 Numbered pages use LIMIT/OFFSET over the (created_at, id) index; a count, one page of rows with
 their owners, and their categories in one more query stay well under 100 ms at 10,000 videos.
+
+Searches use the first `MAX_SEARCH_CHARS` characters and `MAX_SEARCH_WORDS` words of the query,
+cut silently (the search box itself stops at that length, and the page says so for longer links),
+so no query reaches the database's limits on LIKE patterns.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import OperationalError
 
 from core.storage.database import session_scope
 from core.storage.models import Category, Video, video_categories
@@ -17,6 +22,11 @@ from core.videos.records import CategoryInfo, VideoCard, card, category_info, wi
 
 PAGE_SIZE = 12
 MAX_SEARCH_WORDS = 8
+MAX_SEARCH_CHARS = 200
+
+
+class SearchFailed(ValueError):
+    """The database could not run this search; the message is for the person searching."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +47,19 @@ def _search(query: str) -> list[ColumnElement[bool]]:
     """Every word must appear in the title or the comment, case-insensitively, as typed (no wildcards)."""
     return [
         or_(Video.title.ilike(_like(word), escape="\\"), Video.comment.ilike(_like(word), escape="\\"))
-        for word in query.split()[:MAX_SEARCH_WORDS]
+        for word in query[:MAX_SEARCH_CHARS].split()[:MAX_SEARCH_WORDS]
     ]
 
 
 def feed_page(page: int = 1, category: str | None = None, query: str = "", page_size: int = PAGE_SIZE) -> FeedPage:
-    """One page of the feed; `category` is a slug, `query` free text."""
+    """One page of the feed; `category` is a slug, `query` free text (see the module's note on its length)."""
+    try:
+        return _feed_page(page, category, query, page_size)
+    except OperationalError as exc:  # e.g. SQLite's "LIKE or GLOB pattern too complex"
+        raise SearchFailed("This search could not be run; try fewer or shorter words.") from exc
+
+
+def _feed_page(page: int, category: str | None, query: str, page_size: int) -> FeedPage:
     with session_scope() as session:
         chosen = session.scalar(select(Category).where(Category.slug == category)) if category else None
         conditions = _search(query or "")

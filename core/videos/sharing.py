@@ -27,6 +27,7 @@ MAX_TITLE = 200
 MAX_CATEGORIES = 5
 _GENERIC_EXTRACTORS = frozenset({"Generic", "HTML5MediaEmbed"})
 _SITE_NAMES = {"Youtube": "YouTube"}
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # Trojan Source's list
 
 
 class VideoError(ValueError):
@@ -61,27 +62,41 @@ class NotYourVideo(VideoError):
     pass
 
 
+def _invisible(ch: str) -> bool:
+    """Control, format (right-to-left override, zero-width), private-use, surrogate or unassigned: Unicode's C*."""
+    return unicodedata.category(ch).startswith("C")
+
+
 def clean_comment(comment: str) -> str:
-    """Keep the text exactly as typed (it is shown as text, never as markup), minus outer blank lines."""
+    """Keep the text exactly as typed (it is shown as text, never as markup), minus outer blank lines.
+
+    Line breaks and tabs stay; other control characters and the bidirectional overrides and isolates,
+    which can make shown text read differently from what is stored, are refused. Zero-width joiners
+    stay: Persian, Indic scripts and emoji sequences need them, and `st.text` shows them harmlessly.
+    """
     text = (comment or "").replace("\r\n", "\n").strip()
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"Comments can be at most {MAX_COMMENT:,} characters; this one has {len(text):,}.")
+    if any((unicodedata.category(ch) == "Cc" and ch not in "\n\t") or ch in _BIDI_CONTROLS for ch in text):
+        raise InvalidInput("The comment contains invisible control characters or text-direction overrides.")
     return text
 
 
 def clean_title(title: str) -> str:
+    """One line, 1 to 200 characters, nothing invisible (as for display names): no reversed or hidden text."""
     text = " ".join((title or "").split())
     if not text:
         raise InvalidInput("Please give the video a title.")
     if len(text) > MAX_TITLE:
         raise InvalidInput(f"Titles can be at most {MAX_TITLE} characters; this one has {len(text)}.")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidInput("The title contains invisible control characters.")
+    if any(_invisible(ch) for ch in text):
+        raise InvalidInput("The title contains invisible control or formatting characters.")
     return text
 
 
 def _probed_title(title: str | None, fallback: str) -> str:
-    text = " ".join((title or "").split()) or fallback
+    """A site's own title cannot be refused, so its invisible characters are dropped instead."""
+    text = " ".join("".join(ch for ch in title or "" if not _invisible(ch)).split()) or fallback
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 
 
