@@ -14,6 +14,7 @@ import numpy as np
 
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.errors import FaceError, ImageError
+from core.faces.evaluation import add_evaluate_command, evaluate_command
 from core.faces.images import load_image
 from core.faces.matching import similarity_percent, verify
 
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     pair = commands.add_parser("verify", help="are the main faces of two images the same person?")
     pair.add_argument("first", type=Path)
     pair.add_argument("second", type=Path)
+    add_evaluate_command(commands)
     return parser
 
 
@@ -88,6 +90,8 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "detect":
             result: object = _detect(engine, args.images)
+        elif args.command == "evaluate":
+            result = evaluate_command(args)
         elif args.command == "embed":
             result = _embed(engine, args.images)
         else:
