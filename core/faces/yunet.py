@@ -26,6 +26,11 @@ SCORE_THRESHOLD = 0.6  # the Zoo's demo default: weaker boxes are dropped before
 # so YuNet's score is mapped piecewise linearly: CONFIDENT goes to 0.9, 1.0 stays 1.0, 0 stays 0.
 CONFIDENT = 0.8
 MTCNN_CONFIDENT = 0.9
+# YuNet clips its boxes at the image border, where MTCNN's reach past it for a face the edge cuts; the quality
+# verdict looks for boxes outside the image. So a box side within BORDER_PX of the border is pushed out by
+# EDGE_PUSH of the box: a face that reaches the edge is judged cut, as MTCNN's box for it would be.
+BORDER_PX = 1.0
+EDGE_PUSH = 0.1
 NMS_THRESHOLD = 0.3
 TOP_K = 5000
 
@@ -55,9 +60,24 @@ class YunetCascade:
         rows = np.zeros((0, 15), np.float32) if rows is None else rows.astype(np.float32)
         rows = rows[rows[:, 3] >= self.min_face_size]
         rows = rows[np.argsort(-rows[:, 14], kind="stable")]
-        boxes = np.stack([rows[:, 0], rows[:, 1], rows[:, 0] + rows[:, 2], rows[:, 1] + rows[:, 3]], axis=1)
+        boxes = _push_clipped_sides(
+            np.stack([rows[:, 0], rows[:, 1], rows[:, 0] + rows[:, 2], rows[:, 1] + rows[:, 3]], axis=1), rgb.shape
+        )
         return CascadeResult(
             boxes=np.ascontiguousarray(boxes, dtype=np.float32),
             scores=np.ascontiguousarray(on_mtcnn_scale(rows[:, 14])),
             landmarks=np.ascontiguousarray(rows[:, 4:14].reshape(-1, 5, 2)),
         )
+
+
+def _push_clipped_sides(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boxes whose sides YuNet clipped at the image border, pushed past it (see EDGE_PUSH)."""
+    height, width = shape[:2]
+    out = boxes.copy()
+    push_x = EDGE_PUSH * (boxes[:, 2] - boxes[:, 0])
+    push_y = EDGE_PUSH * (boxes[:, 3] - boxes[:, 1])
+    out[:, 0] = np.where(boxes[:, 0] <= BORDER_PX, np.minimum(boxes[:, 0], 0) - push_x, boxes[:, 0])
+    out[:, 1] = np.where(boxes[:, 1] <= BORDER_PX, np.minimum(boxes[:, 1], 0) - push_y, boxes[:, 1])
+    out[:, 2] = np.where(boxes[:, 2] >= width - BORDER_PX, np.maximum(boxes[:, 2], width) + push_x, boxes[:, 2])
+    out[:, 3] = np.where(boxes[:, 3] >= height - BORDER_PX, np.maximum(boxes[:, 3], height) + push_y, boxes[:, 3])
+    return out
