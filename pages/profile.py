@@ -92,7 +92,7 @@ def _password() -> None:
             except AccountError as exc:
                 st.error(str(exc))
             else:
-                elsewhere = f" You are signed out everywhere else ({ended} other sign-ins)." if ended else ""
+                elsewhere = f" {ended} other sign-in{'' if ended == 1 else 's'} ended." if ended else ""
                 _changed(f"Your password is changed.{elsewhere}")
 
 

@@ -140,7 +140,7 @@ def test_changing_the_password_signs_out_the_other_sessions_and_keeps_this_one(s
 
     _change_password(at, PASSWORD, NEW_PASSWORD)
     assert not at.exception
-    assert texts(at, "success") == ["Your password is changed. You are signed out everywhere else (1 other sign-ins)."]
+    assert texts(at, "success") == ["Your password is changed. 1 other sign-in ended."]
     assert texts(at.sidebar, "markdown") == ["Signed in as **Ann**"]
     elsewhere.run()
     assert texts(elsewhere.sidebar, "caption") == ["Not signed in"]
