@@ -11,7 +11,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import SessionTransaction
 
+from core.__main__ import main as cli
 from core.accounts.users import UserInfo, register
+from core.config import get_settings
 from core.face_signin.enrolment import (
     FACE_DIR,
     MAX_SAMPLES,
@@ -24,8 +26,9 @@ from core.face_signin.enrolment import (
     gallery,
 )
 from core.faces.engine import get_engine
-from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
+from core.faces.errors import ImageTooLarge, NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.images import load_image
+from core.storage.database import get_engine as get_database
 from core.storage.database import session_scope
 from core.storage.models import FaceSample
 
@@ -185,3 +188,64 @@ def test_a_failed_delete_leaves_rows_and_images_as_they_were(
     assert len(_rows(ann.id)) == 1
     assert image is not None and image.is_file()
     assert sorted(p.name for p in (site / FACE_DIR).iterdir()) == [str(ann.id)]
+
+
+# --- issue 8: leftovers in the -wal file, a size cap of enrol_photo's own, a way out for the real owner ---
+
+
+def _raw_database_bytes(site: Path) -> bytes:
+    """Every byte SQLite keeps on disk for the database: the file, its write-ahead log and shared memory."""
+    return b"".join(p.read_bytes() for p in sorted(site.glob("webtube.sqlite3*")) if p.is_file())
+
+
+def test_deleted_face_data_is_left_neither_in_the_wal_nor_in_the_database_file(site: Path, faces_dir: Path) -> None:
+    """The attack: after "Delete my face data" the embeddings were still readable in the -wal file.
+    Twenty samples span several pages, so the deletion frees whole pages (zeroed by `secure_delete`)."""
+    ann, bob = _account("Ann"), _account("Bob")
+    rgb = load_image(faces_dir / "people/obama/obama_1.jpg")
+    enrol(ann.id, [candidate(rgb, get_engine().single_face(rgb))] * MAX_SAMPLES, keep_images=False)
+    enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False)
+    ann_row, (bob_row,) = _rows(ann.id)[0], _rows(bob.id)
+    assert ann_row.embedding in _raw_database_bytes(site)  # the search itself works
+    assert delete_face_data(ann.id) == MAX_SAMPLES
+    raw = _raw_database_bytes(site)
+    assert ann_row.embedding not in raw
+    assert bob_row.embedding in raw  # only the deleted account's face is gone
+    wal = site / "webtube.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    with get_database().connect() as connection:  # set by the app, whatever SQLite's build defaults to
+        assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_a_photo_over_the_upload_cap_is_refused_before_anything_decodes_it(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBTUBE_MAX_UPLOAD_MB", "1")
+    get_settings.cache_clear()
+
+    def must_not_decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("enrol_photo decoded a photo over its cap")
+
+    monkeypatch.setattr("core.face_signin.enrolment.load_image", must_not_decode)
+    ann = _account("Ann")
+    with pytest.raises(ImageTooLarge, match=r"This photo is 1\.0 MB; photos for face sign-in can be at most 1 MB"):
+        enrol_photo(ann.id, b"\xff\xd8" + b"\0" * 2**20, keep_image=True)
+    assert _rows(ann.id) == []
+
+
+def test_the_real_owner_refused_is_told_the_way_out_and_an_admin_clears_the_other_account(
+    site: Path, faces_dir: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mallory enrols Obama's face first; Obama is refused, is told to ask an admin, and the admin's
+    `python -m core users clear-face EMAIL` (the account is named in the server log) lets him enrol."""
+    mallory, owner = _account("Mallory"), _account("Obama")
+    enrol_photo(mallory.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=True)
+    with pytest.raises(EnrolmentRefused, match="an admin can clear the other account's face samples: ask one"):
+        enrol_photo(owner.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
+    assert f"account {owner.id} refused: the face matches account {mallory.id}" in caplog.text
+    assert cli(["users", "clear-face", " MALLORY@example.com"]) == 0
+    assert capsys.readouterr().out == "Deleted 1 face sample(s) of mallory@example.com.\n"
+    assert _rows(mallory.id) == [] and not (site / FACE_DIR / str(mallory.id)).exists()
+    assert enrol_photo(owner.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False).count == 1
+    assert cli(["users", "clear-face", "nobody@example.com"]) == 1
+    assert "No account with the email nobody@example.com." in capsys.readouterr().err

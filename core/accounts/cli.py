@@ -1,6 +1,7 @@
-"""`python -m core users ...`: list accounts, promote or demote admins, lift a sign-in lock.
+"""`python -m core users ...`: list accounts, promote or demote admins, lift a sign-in lock, clear face data.
 
 There is no admin screen: the first account is the admin, and this is how others are made admins.
+`clear-face` frees a face that another account enrolled first, so its owner can enrol it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         ("promote", "make an account an admin"),
         ("demote", "take admin rights away"),
         ("unlock", "forget failed sign-ins, lifting a lock"),
+        ("clear-face", "delete an account's face samples (when it enrolled someone else's face)"),
     ):
         commands.add_parser(name, help=text).add_argument("email")
     return parser
@@ -34,6 +36,10 @@ def main(argv: list[str]) -> int:
                 print(f"{user.id}\t{user.email}\t{user.display_name}\t{admin}\t{user.created_at:%Y-%m-%d %H:%M}Z")
         elif args.command == "unlock":
             print(f"Cleared {unlock(args.email)} failed sign-in(s) for {args.email.strip().lower()}.")
+        elif args.command == "clear-face":
+            from core.face_signin.enrolment import clear_face_data  # loads the face engine: only when asked
+
+            print(f"Deleted {clear_face_data(args.email)} face sample(s) of {args.email.strip().lower()}.")
         else:
             user = set_admin(args.email, args.command == "promote")
             print(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.")

@@ -6,7 +6,12 @@ crop of the face is kept only when the person opts in, under `<data_dir>/faces/<
 
 No one enrols someone else's face: a sample closer to another account's face than to the
 account's own samples (or, for an account with none yet, within the verify threshold of another
-account at all) is refused, and so is the whole batch with it.
+account at all) is refused, and so is the whole batch with it. When the real owner is the one
+refused (someone enrolled their face first), the refusal says the way out: an admin clears the
+other account's samples (`python -m core users clear-face EMAIL`); the server log names that account.
+
+Deleting face data also empties SQLite's write-ahead log (`purge_deleted`), so the embeddings do
+not stay readable in the `-wal` file until the next checkpoint.
 
 There is no separate face index yet: sign-in reads the gallery from the database at the start of
 each attempt, so deleting the rows is deleting the index entries.
@@ -15,6 +20,7 @@ each attempt, so deleting the rows is deleting the index entries.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import secrets
 import shutil
@@ -29,14 +35,15 @@ from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.accounts.users import UnknownUser, normalize_email
 from core.config import get_settings
 from core.faces.engine import get_engine
-from core.faces.errors import FaceError, PoorQualityFace
+from core.faces.errors import FaceError, ImageTooLarge, PoorQualityFace
 from core.faces.images import load_image
 from core.faces.matching import distances
 from core.faces.types import Face
-from core.storage.database import session_scope
-from core.storage.models import FaceSample, utcnow
+from core.storage.database import purge_deleted, session_scope
+from core.storage.models import FaceSample, User, utcnow
 
 MAX_SAMPLES = 20
 FACE_DIR = "faces"
@@ -44,6 +51,7 @@ SNAPSHOT_SIDE = 160
 
 # Check-then-insert must not interleave with another enrolment in this process.
 _write_lock = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 class EnrolmentRefused(FaceError):
@@ -128,16 +136,20 @@ def gallery() -> Gallery:
         return _gallery_of(_current_samples(session, embedder.name, embedder.dim), embedder.dim)
 
 
-def _check_owner(vector: np.ndarray, own: list[np.ndarray], others: Gallery, threshold: float) -> None:
-    """Refuse a face that belongs to another account more than to this one."""
+def _check_owner(user_id: int, vector: np.ndarray, own: list[np.ndarray], others: Gallery, threshold: float) -> None:
+    """Refuse a face that belongs to another account more than to this one; the log says which account."""
     if not others.accounts:
         return
-    nearest_other = float(np.min(distances(vector, others.embeddings)))
+    from_others = distances(vector, others.embeddings)
+    nearest_other = float(np.min(from_others))
     nearest_own = float(np.min(distances(vector, np.stack(own)))) if own else float("inf")
     if nearest_other <= threshold and nearest_other < nearest_own:
+        holder = others.accounts[int(np.argmin(from_others))]
+        _log.warning("face enrolment for account %d refused: the face matches account %d", user_id, holder)
         raise EnrolmentRefused(
             "This face matches another account's enrolled face, so it cannot be added to yours. "
-            "Nothing was saved."
+            "Nothing was saved. If it is your face, an admin can clear the other account's face samples: "
+            "ask one, then enrol again."
         )
 
 
@@ -172,7 +184,7 @@ def enrol(user_id: int, candidates: Sequence[Candidate], keep_images: bool) -> E
             now = utcnow()
             for item in candidates:
                 vector = np.asarray(item.embedding, dtype="<f4")
-                _check_owner(vector, own, others, engine.verify_threshold)
+                _check_owner(user_id, vector, own, others, engine.verify_threshold)
                 own.append(vector)
                 image_path = _save_snapshot(user_id, item.snapshot) if keep_images else None
                 if image_path:
@@ -195,7 +207,14 @@ def enrol(user_id: int, candidates: Sequence[Candidate], keep_images: bool) -> E
 
 
 def enrol_photo(user_id: int, data: bytes, keep_image: bool) -> Enrolment:
-    """One photo (a camera shot or an upload) with exactly one good face."""
+    """One photo (a camera shot or an upload) with exactly one good face; its size is checked here,
+    before anything decodes it, whatever path the bytes came by."""
+    limit_mb = get_settings().max_upload_mb
+    if len(data) > limit_mb * 2**20:
+        raise ImageTooLarge(
+            f"This photo is {len(data) / 2**20:.1f} MB; photos for face sign-in can be at most {limit_mb} MB. "
+            "Nothing was saved."
+        )
     rgb = load_image(data)
     return enrol(user_id, [candidate(rgb, get_engine().single_face(rgb))], keep_image)
 
@@ -238,4 +257,16 @@ def delete_face_data(user_id: int) -> int:
         raise
     if moved:
         shutil.rmtree(aside, ignore_errors=True)
+    purge_deleted()
     return count
+
+
+def clear_face_data(email: str) -> int:
+    """An admin's way to free a face enrolled by the wrong account: delete every sample (and kept image)
+    of the account with `email`; returns how many samples went."""
+    address = normalize_email(email)
+    with session_scope() as session:
+        user_id = session.scalar(select(User.id).where(User.email == address))
+    if user_id is None:
+        raise UnknownUser(f"No account with the email {address}.")
+    return delete_face_data(user_id)
