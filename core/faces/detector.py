@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.faces.mtcnn import INT32_TABLE_MAX_PIXELS, MtcnnCascade
+from core.faces.mtcnn import _INT32_TABLE_MAX_PIXELS, MtcnnCascade
 from core.faces.types import Detection
 from core.faces.yunet import YunetCascade
 
@@ -33,7 +33,9 @@ class FaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.max_side / max(height, width), math.sqrt(INT32_TABLE_MAX_PIXELS / (height * width)))
+        # the table's reach, less half a pixel a side so that rounding the size cannot go past it
+        table_scale = math.sqrt(_INT32_TABLE_MAX_PIXELS / (height * width)) - 0.5 / min(height, width)
+        scale = min(1.0, self.max_side / max(height, width), table_scale)
         small = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
