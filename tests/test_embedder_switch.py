@@ -1,0 +1,87 @@
+"""Switching WEBTUBE_EMBEDDER on an existing database never compares vectors of different models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.accounts.users import UserInfo, register
+from core.config import get_settings
+from core.face_signin.decision import Phase
+from core.face_signin.enrolment import delete_face_data, enrol_photo, gallery
+from core.face_signin.live import LiveSignIn
+from core.face_signin.stale_samples import stale_samples
+from core.faces.engine import get_engine
+from core.faces.images import load_image
+from core.storage.database import session_scope
+from core.storage.models import FaceSample, utcnow
+
+PHOTO = "people/obama/obama_2.jpg"
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, embedder: str) -> None:
+    monkeypatch.setenv("WEBTUBE_EMBEDDER", embedder)
+    get_settings.cache_clear()
+
+
+def _sign_in_with(faces_dir: Path, relative: str) -> Phase:
+    """Show the photo to a fresh live sign-in for a whole window of frames (no head turn asked)."""
+    live = LiveSignIn()
+    frame = load_image(faces_dir / relative)
+    for number in range(live.rules.window):
+        live.process(frame, arrived=float(number))
+        if live.status().progress.phase.finished:
+            break
+    return live.status().progress.phase
+
+
+@pytest.fixture
+def ann(site: Path, monkeypatch: pytest.MonkeyPatch) -> UserInfo:
+    monkeypatch.setenv("WEBTUBE_LIVENESS", "false")
+    _use(monkeypatch, "dlib")
+    return register("Ann", "ann@example.com", "a long enough password", "a long enough password")
+
+
+def test_dlib_samples_are_left_out_after_switching_to_sface(
+    ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN  # the harness signs Ann in when models agree
+    assert stale_samples(ann.id).count == 0
+
+    _use(monkeypatch, "sface")
+    assert get_engine().embedder.name == "sface"
+    # The attack: a row labelled dlib that holds exactly Ann's SFace vector. Both models give 128 values,
+    # so only the model's name tells them apart; comparing across models would let this row sign Ann in.
+    sface_vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding.astype("<f4")
+    with session_scope() as session:
+        session.add(FaceSample(user_id=ann.id, embedding=sface_vector.tobytes(), embedder="dlib", dim=128,
+                               created_at=utcnow()))
+    assert gallery().accounts == ()
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.NOT_RECOGNISED
+
+    stale = stale_samples(ann.id)
+    assert (stale.count, stale.models, stale.current) == (2, ("dlib",), "sface")
+    assert "2 of your face samples were made by another face model (dlib)" in stale.message
+    assert "delete your face data below and enrol again" in stale.message
+
+    delete_face_data(ann.id)
+    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    assert stale_samples(ann.id).message == ""
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN
+
+
+def test_switching_back_ignores_the_newer_models_samples(
+    ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(monkeypatch, "sface")
+    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    (vector,) = gallery().embeddings
+    _use(monkeypatch, "dlib")
+    assert gallery().accounts == ()
+    assert stale_samples(ann.id).models == ("sface",)
+    dlib_vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding
+    assert not np.allclose(vector, dlib_vector, atol=0.1)  # the models' vectors for one face differ
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.NOT_RECOGNISED
