@@ -24,7 +24,7 @@ system-tools:
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium ffmpeg)
 
 run: $(APP)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 lint: $(DEV)
 	$(PY) -m ruff check .
@@ -38,6 +38,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_faces
 	$(PY) -m bench.bench_site
 	$(PY) -m bench.bench_signin
+	$(PY) -m bench.bench_download
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.videos.downloads import DownloadedFile, DownloadFailed, download_video
+from core.videos.downloads import DownloadedFile, DownloadFailed, download_video, save_link
 from core.videos.records import VideoDetail
 from core.videos.sharing import VideoNotFound, get_video
 from core.videos.similar import similar_videos
+from core.videos.thumbnails import cached_thumbnail
+from core.videos.urls import safe_for_viewers
 from pages.ui.components import FEED, SIGN_IN, byline, category_links, md, show_flash, thumbnail, video_card
 from pages.ui.session import current_user
 
@@ -19,12 +21,13 @@ def _video_id() -> int | None:
 
 def _player(detail: VideoDetail) -> None:
     player = detail.player
+    file_url = safe_for_viewers(player.url) if player.kind == "file" else None
     if player.kind == "youtube":
         st.video(player.url, start_time=player.start_s)
-    elif player.kind == "file":
-        st.video(player.url)
+    elif file_url is not None:
+        st.video(file_url)
     else:
-        thumbnail(detail.card)
+        thumbnail(detail.card, wait_s=2.0)
         st.caption(f"This site's videos cannot be played here; watch it on {md(detail.card.site)}.")
 
 
@@ -33,7 +36,7 @@ def _size(num_bytes: int) -> str:
 
 
 def _download(detail: VideoDetail) -> None:
-    """Fetch into the server's cache with a progress bar, then offer the file; the session remembers it."""
+    """Fetch into the server's cache with a progress bar, then offer a link that streams it from disk."""
     if current_user() is None:
         st.page_link(SIGN_IN, label="Sign in to download this video", icon=":material/download:")
         return
@@ -54,14 +57,11 @@ def _download(detail: VideoDetail) -> None:
             st.error(str(exc))
     saved = ready.get(detail.card.id)
     if saved is not None and saved.path.is_file():
-        st.download_button(
+        st.link_button(
             f"Save {md(saved.file_name)} ({_size(saved.size)})",
-            data=saved.path.read_bytes,
-            file_name=saved.file_name,
-            mime=saved.mime,
+            save_link(saved, st.get_option("server.baseUrlPath")),
             icon=":material/save_alt:",
             type="primary",
-            on_click="ignore",
         )
 
 
@@ -76,6 +76,7 @@ except VideoNotFound as exc:
     st.page_link(FEED, label="Back to all videos", icon=":material/home:")
     st.stop()
 
+cached_thumbnail(detail.card.thumbnail_url)  # fetch it now (in the background) for the cards that will show it
 main, side = st.columns([2, 1], gap="large")
 with main:
     _player(detail)

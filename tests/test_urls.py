@@ -16,9 +16,11 @@ from core.videos.urls import (
     UrlError,
     YouTubeRef,
     check_url,
+    checked_addresses,
     is_public_address,
     normalise_url,
     parse_youtube,
+    safe_for_viewers,
 )
 from tests.support.media_server import FakeDns
 
@@ -302,3 +304,31 @@ def test_normalise_url_needs_no_network(loopback_only: FakeDns) -> None:
 )
 def test_is_public_address(address: str, public: bool) -> None:
     assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_checked_addresses_are_the_ones_to_connect_to(loopback_only: FakeDns) -> None:
+    loopback_only["videos.example"] = ["93.184.215.14", "93.184.215.15"]
+    addresses = checked_addresses("videos.example", 443, allow_private=False)
+    assert addresses == [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("93.184.215.15")]
+    loopback_only["videos.example"] = ["93.184.215.14", "127.0.0.1"]
+    with pytest.raises(UnsafeUrl, match=r"127\.0\.0\.1"):
+        checked_addresses("videos.example", 443, allow_private=False)
+    assert checked_addresses("videos.example", 443, allowed_hosts={"videos.example"})[1].is_loopback
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://93.184.215.14/clip.mp4", "http://93.184.215.14/clip.mp4"),
+        ("http://192.168.1.1/admin/reboot.cgi", None),
+        ("http://169.254.169.254/latest/", None),
+        ("http://router.lan/reboot.cgi", None),  # resolves privately
+        ("http://nowhere.example/a.mp4", None),  # does not resolve
+        ("javascript:alert(1)", None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_safe_for_viewers(url: str | None, expected: str | None, loopback_only: FakeDns) -> None:
+    loopback_only["router.lan"] = ["192.168.1.1"]
+    assert safe_for_viewers(url, allow_private=False) == expected

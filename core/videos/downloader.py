@@ -20,8 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,7 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, UnsupportedError
 
 from core.config import get_settings
-from core.videos.download_cache import DownloadCache
+from core.videos.download_cache import DownloadCache, IncompleteDownload
 from core.videos.transfer import Meter, TransferLimitExceeded, TransferLimits, pool_classes
 from core.videos.urls import (
     IPAddress,
@@ -52,7 +50,7 @@ SINGLE_FILE_FORMAT = "best[acodec!=none][vcodec!=none]/best"
 SOCKET_TIMEOUT_S = 10
 _LOG = logging.getLogger(__name__)
 
-ProbeReason = Literal["offline", "unsupported", "private", "unavailable", "unsafe", "invalid"]
+ProbeReason = Literal["offline", "unsupported", "private", "unavailable", "unsafe", "invalid", "too_slow"]
 DownloadReason = Literal["too_large", "too_slow", "no_single_file_format", "offline", "failed"]
 Progress = Callable[[float | None, str], None]
 
@@ -205,25 +203,29 @@ def probe(
     proxy: str | None = None,
     allow_private: bool | None = None,
     allowed_hosts: Collection[str] = (),
+    limits: TransferLimits | None = None,
 ) -> VideoInfo:
     """What `url` holds, without downloading it.
 
     With `offline_fallback`, a YouTube link still gives ids, thumbnail and player when the
     network is down (title None); other links raise ProbeError("offline"). `proxy` is handed to
     yt-dlp; `allow_private`/`allowed_hosts` are as in `check_url` (None reads the settings).
+    A thumbnail or video file the page names on an address that check refuses is dropped.
+    `limits` defaults to `TransferLimits.for_probe()`.
     """
     policy = _Policy.make(allow_private, allowed_hosts, proxy)
+    meter = Meter(limits or TransferLimits.for_probe())
     original = url.strip()
     try:
         checked = _checked(original, policy)
-        with _GuardedYoutubeDL(_params(policy), policy) as ydl:
-            info = _extract(ydl, checked)
+        with _GuardedYoutubeDL(_params(policy), policy, meter) as ydl:
+            info = _extract(ydl, checked, meter)
     except ProbeError as exc:
         ref = parse_youtube(original)
         if exc.reason == "offline" and offline_fallback and ref is not None:
             return _offline_youtube_info(original, ref)
         raise
-    return _video_info(original, info)
+    return _video_info(original, info, policy)
 
 
 def _offline_youtube_info(original: str, ref: YouTubeRef) -> VideoInfo:
@@ -250,32 +252,68 @@ def download(
     proxy: str | None = None,
     allow_private: bool | None = None,
     allowed_hosts: Collection[str] = (),
+    limits: TransferLimits | None = None,
+    quota_bytes: int | None = None,
 ) -> Path:
     """Save the video at `url` as one file under `cache_dir` and return its path.
 
-    A cached copy is returned without touching the network. Raises ProbeError when the link
-    itself is refused or not a video, DownloadError when the file cannot be saved (more than
-    `max_bytes`, no single-file format, network lost, other failure); nothing partial is left.
+    A cached copy is returned without touching the network; while one caller fetches a video,
+    others asking for it wait for that fetch. Raises ProbeError when the link itself is refused
+    or not a video, DownloadError when the file cannot be saved (more than `max_bytes`, slower
+    than `limits`, no single-file format, network lost, other failure); nothing partial is left.
     `progress(fraction, message)` gets fractions 0..1 (None while the size is unknown).
+    `limits` defaults to the settings' time limit and minimum speed, `quota_bytes` to
+    WEBTUBE_DOWNLOAD_CACHE_MB.
     """
     report = progress or _ignore_progress
-    folder = cache_dir / _cache_key(url)
-    cached = _cached_file(folder)
+    if quota_bytes is None:
+        quota_bytes = get_settings().download_cache_mb * 1_000_000
+    cache = DownloadCache(cache_dir, quota_bytes)
+    key = _cache_key(url)
+    cached = cache.lookup(key)
     if cached is not None:
         report(1.0, f"Already downloaded: {cached.name}")
         return cached
     policy = _Policy.make(allow_private, allowed_hosts, proxy)
     checked = _checked(url.strip(), policy)
-    report(None, "Looking up the video…")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", suffix=".partial", dir=cache_dir))
+
+    def fetch(staging: Path, relay: Progress) -> None:
+        relay(None, "Looking up the video…")
+        _download_into(staging, checked, policy, max_bytes, relay, Meter(limits or TransferLimits.for_download()))
+
     try:
-        _download_into(staging, checked, policy, max_bytes, report)
-        result = _publish(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        result = cache.fetch_once(key, fetch, report)
+    except IncompleteDownload as exc:
+        raise DownloadError("failed", str(exc)) from exc
     report(1.0, f"Downloaded {result.name}")
     return result
+
+
+def fetch_bytes(
+    url: str,
+    max_bytes: int,
+    *,
+    proxy: str | None = None,
+    allow_private: bool | None = None,
+    allowed_hosts: Collection[str] = (),
+    limits: TransferLimits | None = None,
+) -> bytes:
+    """The body at `url` (an image, say), fetched by the same guarded client as videos: checked, pinned, metered.
+
+    Raises ProbeError for a refused link, DownloadError("too_large") past `max_bytes` and
+    DownloadError for any other failure.
+    """
+    policy = _Policy.make(allow_private, allowed_hosts, proxy)
+    meter = Meter(limits or TransferLimits.for_probe())
+    checked = _checked(url.strip(), policy)
+    try:
+        with _GuardedYoutubeDL(_params(policy), policy, meter) as ydl, ydl.urlopen(checked) as response:
+            body = response.read(max_bytes + 1)
+    except (yt_dlp.utils.DownloadError, RequestError) as exc:
+        raise _download_error(exc, meter) from exc
+    if len(body) > max_bytes:
+        raise DownloadError("too_large", f"The file is larger than the {_megabytes(max_bytes)} limit.")
+    return body
 
 
 def _checked(url: str, policy: _Policy) -> str:
@@ -318,11 +356,13 @@ def _params(policy: _Policy, **extra: Any) -> dict[str, Any]:
     return params
 
 
-def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict[str, Any]:
+def _extract(ydl: yt_dlp.YoutubeDL, url: str, meter: Meter) -> dict[str, Any]:
     """yt-dlp's info for the one video at `url` (the first entry of a playlist page)."""
     try:
         info = ydl.extract_info(url, download=False)
     except (yt_dlp.utils.DownloadError, RequestError) as exc:
+        if meter.exceeded is not None:
+            raise ProbeError("too_slow", str(meter.exceeded)) from exc
         raise _probe_error(exc) from exc
     if info is None:
         raise ProbeError("unavailable", "The site did not describe any video at this link.")
@@ -334,18 +374,19 @@ def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict[str, Any]:
     return info
 
 
-def _video_info(original: str, info: dict[str, Any]) -> VideoInfo:
+def _video_info(original: str, info: dict[str, Any], policy: _Policy) -> VideoInfo:
+    """The record of a probe; links the page names for viewers' browsers must pass the policy's check."""
     ref = parse_youtube(original) or parse_youtube(info.get("webpage_url") or "")
     if ref is not None:
         canonical, embed, media = ref.canonical_url, ref.embed_url, None
     else:
-        canonical, embed, media = info.get("webpage_url") or original, None, _media_url(info)
+        canonical, embed, media = info.get("webpage_url") or original, None, policy.viewer_safe(_media_url(info))
     return VideoInfo(
         original_url=original,
         canonical_url=canonical,
         site=info.get("extractor_key") or "Generic",
         title=_title(info),
-        thumbnail_url=info.get("thumbnail") or (ref.thumbnail_url if ref else None),
+        thumbnail_url=policy.viewer_safe(info.get("thumbnail")) or (ref.thumbnail_url if ref else None),
         duration_s=float(info["duration"]) if info.get("duration") else None,
         uploader=info.get("uploader"),
         embed_url=embed,
@@ -419,7 +460,7 @@ class _TooLarge(DownloadCancelled):
     """Raised from the progress hook to stop yt-dlp mid-download; DownloadCancelled is never retried."""
 
 
-def _download_into(staging: Path, url: str, policy: _Policy, max_bytes: int, report: Progress) -> None:
+def _download_into(staging: Path, url: str, policy: _Policy, max_bytes: int, report: Progress, meter: Meter) -> None:
     params = _params(
         policy,
         skip_download=False,
@@ -429,8 +470,8 @@ def _download_into(staging: Path, url: str, policy: _Policy, max_bytes: int, rep
         updatetime=False,
         retries=3,
     )
-    with _GuardedYoutubeDL(params, policy) as ydl:
-        info = _extract(ydl, url)
+    with _GuardedYoutubeDL(params, policy, meter) as ydl:
+        info = _extract(ydl, url, meter)
         _require_single_file(info)
         _check_size(info.get("filesize") or info.get("filesize_approx"), max_bytes)
         info["title"] = _title(info)
@@ -439,7 +480,7 @@ def _download_into(staging: Path, url: str, policy: _Policy, max_bytes: int, rep
         except _TooLarge as exc:
             raise DownloadError("too_large", str(exc)) from exc
         except (yt_dlp.utils.DownloadError, RequestError) as exc:
-            raise _download_error(exc) from exc
+            raise _download_error(exc, meter) from exc
 
 
 def _require_single_file(info: dict[str, Any]) -> None:
@@ -474,7 +515,9 @@ def _progress_hook(max_bytes: int, report: Progress) -> Callable[[dict[str, Any]
     return hook
 
 
-def _download_error(exc: BaseException) -> MediaError:
+def _download_error(exc: BaseException, meter: Meter) -> MediaError:
+    if meter.exceeded is not None:
+        return DownloadError("too_slow", str(meter.exceeded))
     probe_error = _probe_error(exc)
     if probe_error.reason == "offline":
         return DownloadError("offline", "The connection was lost during the download; please try again.")
@@ -493,29 +536,6 @@ def _cache_key(url: str) -> str:
     except UrlError as exc:
         raise ProbeError("invalid", str(exc)) from exc
     return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _cached_file(folder: Path) -> Path | None:
-    """The finished file in a cache folder; the folder only ever appears complete (see `_publish`)."""
-    if not folder.is_dir():
-        return None
-    files = [path for path in folder.iterdir() if path.is_file()]
-    return files[0] if len(files) == 1 else None
-
-
-def _publish(staging: Path, folder: Path) -> Path:
-    """Move the finished download into place in one rename and return it; a concurrent twin that won is kept."""
-    files = list(staging.iterdir())
-    if len(files) != 1 or files[0].suffix == ".part":
-        raise DownloadError("failed", "The download did not finish cleanly; please try again.")
-    try:
-        staging.rename(folder)
-    except OSError:
-        twin = _cached_file(folder)
-        if twin is None:
-            raise
-        return twin
-    return folder / files[0].name
 
 
 def _megabytes(size: float) -> str:

@@ -1,7 +1,8 @@
 """Downloading a shared video for its viewer: core.videos.downloader fetches, this names and describes the file.
 
 The downloader keeps one finished file per video in `<data dir>/downloads` (named by the
-canonical URL), so a second download of the same video, by anyone, is served from there.
+canonical URL), so a second download of the same video, by anyone, is served from there. The
+viewer saves it through a signed, expiring link (`save_link`) that streams it from disk.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import get_settings
+from core.videos.download_cache import cache_root
 from core.videos.downloader import MediaError, Progress, download
+from core.videos.file_links import make_link
 from core.videos.sharing import VideoNotFound, get_video
 
 _UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*]+')
@@ -32,7 +35,7 @@ class DownloadedFile:
 
 
 def download_dir() -> Path:
-    return get_settings().data_dir / "downloads"
+    return cache_root()
 
 
 def file_name(title: str, suffix: str) -> str:
@@ -55,3 +58,8 @@ def download_video(video_id: int, progress: Progress | None = None) -> Downloade
         raise DownloadFailed(exc.message) from exc
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return DownloadedFile(path, file_name(video.card.title, path.suffix), path.stat().st_size, mime)
+
+
+def save_link(saved: DownloadedFile, base_url_path: str = "") -> str:
+    """A fresh link (valid for WEBTUBE_DOWNLOAD_LINK_TTL_S) that saves the file under its title's name."""
+    return make_link(saved.path, saved.file_name, saved.mime, base_url_path)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from core.videos.records import CategoryInfo, VideoCard
+from core.videos.thumbnails import cached_thumbnail
 
 FEED = "pages/feed.py"
 WATCH = "pages/watch.py"
@@ -83,14 +84,20 @@ def category_links(categories: tuple[CategoryInfo, ...]) -> None:
             )
 
 
-def thumbnail(card: VideoCard) -> None:
-    st.image(card.thumbnail_url or NO_THUMBNAIL, width="stretch")
+# A card waits this long for a thumbnail not fetched yet (fetches run in parallel), then shows the placeholder.
+CARD_THUMBNAIL_WAIT_S = 0.3
+
+
+def thumbnail(card: VideoCard, wait_s: float = 0.0) -> None:
+    """The server's cached copy of the card's thumbnail, or the placeholder: never the remote URL itself."""
+    cached = cached_thumbnail(card.thumbnail_url, wait_s=wait_s)
+    st.image(str(cached) if cached is not None else NO_THUMBNAIL, width="stretch")
 
 
 def video_card(card: VideoCard) -> None:
     """A feed card: thumbnail, title linking to the video page, author and date, categories."""
     with st.container(border=True):
-        thumbnail(card)
+        thumbnail(card, wait_s=CARD_THUMBNAIL_WAIT_S)
         st.page_link(WATCH, label=f"**{md(card.title)}**", query_params={"v": str(card.id)})
         st.caption(byline(card))
         category_links(card.categories)

@@ -1,4 +1,4 @@
-"""The real app for browser tests: `streamlit run app.py` on a free loopback port, and a headless Chromium.
+"""The real app for browser tests: `streamlit run serve.py` on a free loopback port, and a headless Chromium.
 
 Reusable by any browser test: `run_app_server(data_dir, env={...})` takes extra environment
 (thresholds, fake devices), `launch_chromium(playwright, extra_args=[...])` extra Chromium flags
@@ -73,7 +73,7 @@ def run_app_server(data_dir: Path, env: Mapping[str, str] | None = None, timeout
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app.py"),
+        str(ROOT / "serve.py"),  # app.py plus WebTube's own routes (file downloads), as `make run` starts it
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",

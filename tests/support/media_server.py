@@ -4,6 +4,8 @@ Tests that exercise yt-dlp, downloads or anything that fetches a URL point it he
 internet. The server serves the project's real clip (read in place from tests/data/faces/video) with
 HTTP Range support, a web page that embeds it, a redirect to a private address and a 404. Tests can
 add their own routes with `media_server.add(...)`, and count what was asked with `.hits(path)`.
+A route can `trickle` its body (so many bytes, then a pause, after a prefix sent at once), to play
+a slow or stalling server.
 
 It also answers CONNECT with 502, like an egress proxy that has no internet: give it to a client
 as its proxy to be offline deterministically, without waiting for DNS or TCP time-outs.
@@ -17,6 +19,7 @@ import ipaddress
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +43,8 @@ class Route:
     body: bytes = b""
     content_type: str = "application/octet-stream"
     headers: Mapping[str, str] = field(default_factory=dict)
+    trickle: tuple[int, float] | None = None  # (bytes, seconds): send this many bytes, then wait, until done
+    trickle_after: int = 0  # bytes sent at once before trickling starts
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route.status == 200 and route.body and "Range" in self.headers:
             self._send_range(route, self.headers["Range"], send_body)
         else:
-            self._send(route.status, route.body, route.content_type, route.headers, send_body)
+            self._send(route.status, route.body, route.content_type, route.headers, send_body, route)
 
     def _send_range(self, route: Route, header: str, send_body: bool) -> None:
         size = len(route.body)
@@ -97,9 +102,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(416, b"", route.content_type, {"Content-Range": f"bytes */{size}"}, send_body)
             return
         headers = {**route.headers, "Content-Range": f"bytes {start}-{end}/{size}"}
-        self._send(206, route.body[start : end + 1], route.content_type, headers, send_body)
+        self._send(206, route.body[start : end + 1], route.content_type, headers, send_body, route)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str], send_body: bool) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str],
+        send_body: bool,
+        route: Route | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -107,8 +120,17 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if send_body:
+        if not send_body:
+            return
+        if route is None or route.trickle is None:
             self.wfile.write(body)
+            return
+        step, pause = route.trickle
+        self.wfile.write(body[: route.trickle_after])
+        for offset in range(route.trickle_after, len(body), step):
+            self.wfile.flush()
+            time.sleep(pause)
+            self.wfile.write(body[offset : offset + step])
 
 
 class _MediaHTTPServer(ThreadingHTTPServer):

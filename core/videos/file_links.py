@@ -1,0 +1,99 @@
+"""Unguessable, expiring links to files in the download cache, so "Save" streams from disk.
+
+Streamlit's download button keeps the file's bytes in the server's memory (one copy per session
+and click); a link instead names the file, and `core.videos.file_route` streams it from disk.
+A link is the file's place in the cache and the name to save it as, signed with a key kept in the
+data dir and stamped with the time: it cannot be guessed or altered, and it stops working
+`WEBTUBE_DOWNLOAD_LINK_TTL_S` seconds after it was made. Nothing is stored per link, so every app
+server sharing the data dir accepts the links of the others.
+
+Why itsdangerous: signed, timestamped, URL-safe tokens are exactly what it does, it is small and
+well kept (the Pallets project), and hand-rolled HMAC token code is where subtle bugs live.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from core.config import get_settings
+from core.videos.download_cache import cache_root
+
+ROUTE = "/_webtube/files"
+_SALT = "webtube.download-link"
+_KEY_FILE = ".file-link-key"
+
+
+class LinkInvalid(ValueError):
+    """Not a link this site made (mistyped, altered or guessed)."""
+
+
+class LinkExpired(ValueError):
+    """A real link, but older than its lifetime."""
+
+
+@dataclass(frozen=True)
+class LinkedFile:
+    path: Path
+    file_name: str
+    mime: str
+
+
+def make_link(path: Path, file_name: str, mime: str, base_url_path: str = "") -> str:
+    """The URL path ("/_webtube/files/<token>") that serves `path`, a file in the download cache, as `file_name`."""
+    relative = path.resolve().relative_to(_downloads_root())
+    token = _serializer().dumps({"p": relative.as_posix(), "n": file_name, "m": mime})
+    prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    return f"{prefix}{ROUTE}/{token}"
+
+
+def open_link(token: str) -> LinkedFile:
+    """The file a token names; raises LinkInvalid or LinkExpired (FileNotFoundError when it left the cache)."""
+    try:
+        payload = _serializer().loads(token, max_age=get_settings().download_link_ttl_s)
+    except SignatureExpired as exc:
+        raise LinkExpired("This download link has expired; press Download on the video page again.") from exc
+    except BadSignature as exc:
+        raise LinkInvalid("This download link is not valid.") from exc
+    root = _downloads_root()
+    path = (root / payload["p"]).resolve()
+    if not path.is_relative_to(root):
+        raise LinkInvalid("This download link is not valid.")
+    if not path.is_file():
+        raise FileNotFoundError("This video is no longer in the download cache; press Download on its page again.")
+    return LinkedFile(path, payload["n"], payload["m"])
+
+
+def _downloads_root() -> Path:
+    return cache_root().resolve()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_secret_key(get_settings().data_dir.resolve()), salt=_SALT)
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_key(data_dir: Path) -> bytes:
+    """32 random bytes in `<data dir>/.file-link-key` (0600), made by whichever server needs it first.
+
+    Written to a temporary file and hard-linked into place, so no server ever reads a half-written key.
+    """
+    path = data_dir / _KEY_FILE
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=".file-link-key-", dir=data_dir)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(secrets.token_bytes(32))
+            os.link(staging, path)
+        except FileExistsError:
+            pass  # another server made it first: use theirs
+        finally:
+            os.unlink(staging)
+    return path.read_bytes()
