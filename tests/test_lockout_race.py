@@ -11,10 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from core.accounts import users as accounts
 from core.accounts.users import AccountError, AccountLocked, UserInfo, record_failure, register, sign_in
 from core.config import get_settings
+from core.storage.database import serialised_scope, session_scope
+from core.storage.models import LoginFailure, utcnow
 
 EMAIL = "ann@example.com"
 PASSWORD = "correct horse battery"
@@ -131,3 +134,15 @@ def test_one_at_a_time_four_failures_still_leave_the_fifth_try(account: UserInfo
             sign_in(EMAIL, "wrong password")
     assert sign_in(EMAIL, PASSWORD).email == EMAIL
     assert accounts.lock_seconds_left(EMAIL) == 0
+
+
+def test_the_serialised_transaction_commits_its_writes_and_rolls_back_on_an_error(site: Path) -> None:
+    """What the lockout stands on: the write lock's transaction keeps what it wrote, or nothing at all."""
+    with serialised_scope() as session:
+        session.add(LoginFailure(email=EMAIL, attempted_at=utcnow()))
+    with pytest.raises(RuntimeError), serialised_scope() as session:
+        session.add(LoginFailure(email=EMAIL, attempted_at=utcnow()))
+        session.flush()
+        raise RuntimeError("the check failed half-way")
+    with session_scope() as session:
+        assert session.scalar(select(func.count(LoginFailure.id))) == 1

@@ -105,13 +105,12 @@ def serialised_scope() -> Iterator[Session]:
     time across threads and processes. Other databases keep their usual transaction: callers lock
     the rows they depend on with `SELECT ... FOR UPDATE`, which SQLite would ignore.
     """
-    with get_engine().connect() as connection:
+    with get_engine().connect() as connection, connection.begin():  # committed here, rolled back on any exception
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would otherwise begin lazily, unlocked
-        with Session(bind=connection, expire_on_commit=False) as session:
+        with Session(bind=connection, expire_on_commit=False) as session:  # joins; never ends the transaction
             yield session
             session.flush()
-        connection.commit()
 
 
 def purge_deleted() -> None:
