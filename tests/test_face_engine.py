@@ -143,3 +143,20 @@ def test_cmyk_and_16_bit_photos_find_the_face(faces_dir: Path, engine: FaceEngin
     Image.fromarray(grey16).save(tmp_path / "deep.png")
     for name in ("cmyk.jpg", "deep.png"):
         assert engine.single_face(load_image(tmp_path / name)).quality.ok
+
+
+def test_a_face_filling_the_frame_is_found_and_embedded(faces_dir: Path, engine: FaceEngine) -> None:
+    """Crops to the face box and inside it: MTCNN finds the tighter one only in the black-bordered retry."""
+    rgb = load_image(faces_dir / "people" / "obama" / "obama_3.jpg")
+    whole = _good(engine.analyse(rgb))[0]
+    x1, y1, x2, y2 = whole.detection.box
+    for inset in (0.0, 0.1):
+        dx, dy = inset * (x2 - x1), inset * (y2 - y1)
+        crop = np.ascontiguousarray(rgb[round(y1 + dy) : round(y2 - dy), round(x1 + dx) : round(x2 - dx)])
+        if inset:
+            assert not any(d.score >= MIN_SCORE for d in engine.detector.detect(crop)), "the retry is not needed"
+        faces = engine.confident_faces(crop)
+        assert len(faces) == 1, f"inset {inset}: {[f.to_json() for f in faces]}"
+        distance = verify(faces[0].embedding, whole.embedding, engine.verify_threshold).distance
+        print(f"\ncrop {inset:.0%} inside the box: distance to the whole photo's face {distance:.3f}")
+        assert distance < 0.4

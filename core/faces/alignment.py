@@ -18,9 +18,9 @@ from core.faces.dlib_landmarks import default_shape_predictor
 # lies BOX_SHIFT_X to the right of and BOX_SHIFT_Y below the MTCNN box's centre, and its side is BOX_SCALE
 # times the mean side. Fitted by `python -m bench.fit_dlib_box` (least squares) on the 23 faces of
 # tests/data/faces people/ and groups/ that both detectors find (dlib's frontal HOG detector, upsampled
-# once). HOG's boxes come in discrete sizes, so about 7% of spread in side and position is left whatever
-# the unit; the mean side left less than the height and gave the lowest mean distance to dlib's own
-# embeddings in `bench.bench_dlib_parity` (height and width: 0.062 and 0.065; mean side: 0.061).
+# once). HOG's boxes come in discrete sizes, so 5 to 7.5% of the HOG box's side is left as spread in
+# position and size whichever unit is used; with the mean side, those faces' embeddings lay closest to
+# dlib's own on average (0.061, against 0.062 with the height and 0.065 with the width as the unit).
 BOX_SHIFT_X = -0.0045
 BOX_SHIFT_Y = 0.0683
 BOX_SCALE = 0.9413
