@@ -126,3 +126,16 @@ def test_a_stolen_cookie_is_worthless_after_sign_out(context: BrowserContext, ap
     expect(stolen.get_by_text("Signed in as")).to_have_count(0)
     assert _session_cookie(thief, present=False) is None, "the dead cookie was not dropped"
     thief.close()
+
+
+def test_behind_a_tls_proxy_the_cookie_is_secure(context: BrowserContext, app_server: AppServer) -> None:
+    """A proxy that ends TLS says so with X-Forwarded-Proto; the cookie must then never travel over plain http."""
+    proxied = context.browser.new_context(extra_http_headers={"X-Forwarded-Proto": "https"})
+    page = proxied.new_page()
+    _register(page, app_server, "cem@example.com")
+    cookie = _session_cookie(proxied)
+    assert cookie is not None
+    assert (cookie["secure"], cookie["sameSite"]) == (True, "Lax")
+    page.reload()  # Chromium counts 127.0.0.1 as a secure origin, so the cookie comes back
+    _signed_in(page)
+    proxied.close()
