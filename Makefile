@@ -39,6 +39,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_site
 	$(PY) -m bench.bench_signin
 	$(PY) -m bench.bench_lockout
+	$(PY) -m bench.bench_memory
 	$(PY) -m bench.bench_dlib_parity
 	$(PY) -m bench.bench_download
 

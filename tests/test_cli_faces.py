@@ -1,18 +1,25 @@
-"""`python -m core faces ...` as a person would run it: JSON out, status 2 for unreadable input."""
+"""`python -m core faces ...` as a person would run it: JSON out, status 2 and one sentence for unreadable input."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core", "faces", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "core", "faces", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -51,3 +58,37 @@ def test_unreadable_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "fake.jpg" in done.stderr
+
+
+def _truncated_png(path: Path) -> None:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(out, format="PNG")
+    path.write_bytes(out.getvalue()[: len(out.getvalue()) // 2])
+
+
+def _grey16_40mp(path: Path) -> None:
+    Image.fromarray(np.zeros((5000, 8000), np.uint16)).save(path, format="PNG")
+
+
+@pytest.mark.parametrize(
+    ("make", "sentence"),
+    [
+        (lambda path: path.mkdir(), "The path is a folder, not an image file."),
+        (os.mkfifo, "The path is a pipe (FIFO), not an image file."),
+        (lambda path: path.symlink_to("/dev/zero"), "The path is a device, not an image file."),
+        (lambda path: path.touch(), "The file is empty."),
+        (lambda path: path.write_text("not a picture"), "This file is not an image we can read."),
+        (_truncated_png, "The image is truncated or damaged and cannot be read."),
+        (_grey16_40mp, "The image is 8000x5000 (40 MP); the limit is 12 MP."),
+    ],
+    ids=["folder", "fifo", "dev-zero", "empty", "text", "truncated-png", "grey16-40mp"],
+)
+def test_every_bad_path_gets_one_sentence_and_status_2(
+    tmp_path: Path, make: Callable[[Path], object], sentence: str
+) -> None:
+    path = tmp_path / "input.png"
+    make(path)
+    done = _run("detect", str(path), timeout=60)  # a FIFO or a device must not hang it
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith(f"error: {path}: {sentence}") and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr

@@ -68,9 +68,13 @@ def test_png_declaring_30000_squared_is_refused_before_decoding() -> None:
 
 
 def test_pixel_cap_is_configurable(photo: Image.Image) -> None:
-    data = _encode(photo, "JPEG")
     with pytest.raises(ImageTooLarge, match="limit is"):
-        load_image(data, max_pixels=100_000)
+        load_image(_encode(photo, "PNG"), max_pixels=100_000)
+
+
+def test_a_jpeg_over_the_cap_is_decoded_reduced(photo: Image.Image) -> None:
+    rgb = load_image(_encode(photo, "JPEG"), max_pixels=100_000)  # 626x1200: 1/4 is the mildest that fits
+    assert rgb.shape == (300, 157, 3)
 
 
 def test_gif_and_unknown_formats(photo: Image.Image) -> None:

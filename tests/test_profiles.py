@@ -12,6 +12,8 @@ from PIL import Image
 
 from core.accounts.profiles import AVATAR_SIZE, AvatarRejected, avatar_file, remove_avatar, rename, set_avatar
 from core.accounts.users import InvalidName, UserInfo, get_user, register
+from core.config import get_settings
+from core.faces.decode_slots import HEAVY_DECODE_BYTES, decode_slot
 
 
 def _user() -> UserInfo:
@@ -93,3 +95,28 @@ def test_rename(site: Path) -> None:
         rename(user.id, "x" * 61)
     with pytest.raises(InvalidName, match="enter a display name"):
         rename(user.id, " ")
+
+
+def test_the_issue_s_small_png_of_40_mp_is_refused_from_its_header(site: Path) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (7000, 5671)).save(out, format="PNG")  # ~120 KB on disk, 39.7 MP once decoded
+    user = _user()
+    with pytest.raises(AvatarRejected, match=r"7000x5671 \(40 MP\); the limit is 16 MP"):
+        set_avatar(user.id, out.getvalue())
+    assert get_user(user.id).avatar_path is None  # type: ignore[union-attr]
+    assert not (site / "avatars").exists()
+
+
+def test_a_busy_server_refuses_the_avatar_with_a_sentence_and_stores_nothing(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBTUBE_HEAVY_DECODES", "1")
+    monkeypatch.setenv("WEBTUBE_DECODE_WAIT_S", "0.2")
+    get_settings.cache_clear()
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 1500), "teal").save(out, format="PNG")
+    user = _user()
+    with decode_slot(HEAVY_DECODE_BYTES), pytest.raises(AvatarRejected, match=r"busy .* try again"):
+        set_avatar(user.id, out.getvalue())
+    assert get_user(user.id).avatar_path is None  # type: ignore[union-attr]
+    assert avatar_file(set_avatar(user.id, out.getvalue())) is not None  # the slot is free again

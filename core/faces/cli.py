@@ -1,6 +1,9 @@
 """`python -m core faces detect|embed|verify IMG...`: the face engine from the shell, as JSON.
 
-Unreadable input exits with status 2 and one line on stderr, so scripts can rely on it.
+Unreadable input exits with status 2 and one line on stderr, so scripts can rely on it: a folder,
+a FIFO, a device, an empty, damaged or oversized file each get one sentence naming the path (no
+traceback, no hang, no library wording: Pillow's warnings are silenced here). The models load only
+once the first image has been read, so a bad path is answered at once.
 """
 
 from __future__ import annotations
@@ -8,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from core.faces.engine import FaceEngine, get_engine
+from core.faces.engine import get_engine
 from core.faces.errors import FaceError, ImageError
 from core.faces.evaluation import add_evaluate_command, evaluate_command
 from core.faces.images import load_image
@@ -27,18 +31,20 @@ def _load(path: Path) -> np.ndarray:
         raise ImageError(f"{path}: {exc}") from exc
 
 
-def _detect(engine: FaceEngine, paths: list[Path]) -> list[dict]:
+def _detect(paths: list[Path]) -> list[dict]:
     results = []
     for path in paths:
-        faces = engine.analyse(_load(path), embed=False)
+        faces = get_engine().analyse(_load(path), embed=False)
         results.append({"image": str(path), "faces": [face.to_json() for face in faces]})
     return results
 
 
-def _embed(engine: FaceEngine, paths: list[Path]) -> list[dict]:
+def _embed(paths: list[Path]) -> list[dict]:
     results = []
     for path in paths:
-        faces = engine.analyse(_load(path))
+        rgb = _load(path)
+        engine = get_engine()
+        faces = engine.analyse(rgb)
         results.append({
             "image": str(path),
             "embedder": engine.embedder.name,
@@ -47,8 +53,10 @@ def _embed(engine: FaceEngine, paths: list[Path]) -> list[dict]:
     return results
 
 
-def _verify(engine: FaceEngine, first: Path, second: Path) -> dict:
-    picks = [engine.largest_good_face(_load(path)) for path in (first, second)]
+def _verify(first: Path, second: Path) -> dict:
+    images = [_load(path) for path in (first, second)]
+    engine = get_engine()
+    picks = [engine.largest_good_face(rgb) for rgb in images]
     answer = verify(picks[0][0].embedding, picks[1][0].embedding, engine.verify_threshold)
     notes = [
         f"{path.name} holds {count} faces; the largest good one was used"
@@ -86,16 +94,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    engine = get_engine()
+    warnings.filterwarnings("ignore", module="PIL")
     try:
         if args.command == "detect":
-            result: object = _detect(engine, args.images)
+            result: object = _detect(args.images)
         elif args.command == "evaluate":
             result = evaluate_command(args)
         elif args.command == "embed":
-            result = _embed(engine, args.images)
+            result = _embed(args.images)
         else:
-            result = _verify(engine, args.first, args.second)
+            result = _verify(args.first, args.second)
     except ImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -37,3 +37,7 @@ class PoorQualityFace(FaceError):
 
 class ModelUnavailable(FaceError):
     """Model weights are missing and cannot be made or fetched here."""
+
+
+class DecoderBusy(ImageError):
+    """Every heavy-decode slot stayed taken for the whole wait; not the file's fault, it may be sent again."""
