@@ -40,7 +40,7 @@ def test_a_non_image_avatar_is_refused_with_a_message(site: Path) -> None:
     user = _user()
     at = open_app(user.id, "pages/profile.py")
     _upload(at, "cv.jpg", b"%PDF-1.7\n%fake resume\n", "image/jpeg")
-    assert texts(at, "error") == ["This file is a PDF document, not an image. Use JPG, PNG, WEBP or BMP."]
+    assert texts(at, "error") == ["This file is a PDF document, not an image. Use JPG, PNG or WEBP."]
     assert get_user(user.id).avatar_path is None  # type: ignore[union-attr]
 
 
