@@ -11,6 +11,7 @@ import pytest
 from core.__main__ import main
 from core.faces.errors import ImageError
 from core.faces.evaluation import equal_error_rate, rates_at, read_pairs, threshold_at_far
+from core.faces.risk import CALIBRATION_FILE, signin_risk_words, stranger_rate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -33,6 +34,10 @@ def test_command_compares_dlib_and_sface_on_the_people_photos(
         assert entry["threshold_at_far"]["1e-4"]["threshold"] < entry["impostor_distance"]["closest"]
         assert entry["equal_error_rate"]["eer"] == 0.0
     assert answer["embedders"]["dlib"]["at_thresholds"]["verify"]["threshold"] == 0.6
+    stored = json.loads(CALIBRATION_FILE.read_text())  # made by bench/calibrate.py from the same photos
+    for name in ("dlib", "sface"):
+        measured = answer["embedders"][name]["impostor_distance"]["closest"]
+        assert stored[name]["impostor"][0] == pytest.approx(measured, abs=2e-3), name
     for name in ("roc.png", "det.png"):
         assert (report / name).read_bytes().startswith(PNG_MAGIC)
     assert json.loads((report / "report.json").read_text())["embedders"].keys() == answer["embedders"].keys()
@@ -86,3 +91,19 @@ def test_metrics_on_known_scores() -> None:
     assert far4["measurable"] is False and (impostor <= far4["threshold"]).sum() == 0
     eer = equal_error_rate(np.array([0.1, 0.2, 0.7]), np.array([0.6, 0.8, 0.9]))
     assert eer == {"eer": pytest.approx(1 / 3, abs=1e-4), "threshold": 0.6}
+
+
+def test_risk_in_words_from_the_calibration_data() -> None:
+    dlib = stranger_rate("dlib", 0.5)
+    assert (dlib.passed, dlib.pairs) == (0, 102)
+    assert dlib.words.startswith("Fewer than 1 in 102 strangers would pass: none of 102 stranger pairs did")
+    assert "tests/data/faces/people" in dlib.words
+    closest = json.loads(CALIBRATION_FILE.read_text())["sface"]["impostor"]
+    loose = stranger_rate("sface", closest[9])  # the ten closest stranger pairs pass
+    assert loose.passed == 10 and loose.words.startswith("About 1 in 10 strangers would pass: 10 of 102")
+    assert "not measured" in stranger_rate("facenet", 0.85).words
+
+
+def test_signin_risk_names_the_configured_model(data_dir: Path) -> None:
+    words = signin_risk_words()
+    assert words.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 102 strangers would pass")
