@@ -38,6 +38,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_faces
 	$(PY) -m bench.bench_site
 	$(PY) -m bench.bench_signin
+	$(PY) -m bench.bench_models
 	$(PY) -m bench.bench_lockout
 	$(PY) -m bench.bench_memory
 	$(PY) -m bench.bench_dlib_parity
