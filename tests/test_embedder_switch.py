@@ -17,6 +17,7 @@ from core.faces.engine import get_engine
 from core.faces.images import load_image
 from core.storage.database import session_scope
 from core.storage.models import FaceSample, utcnow
+from tests.support.app_driver import open_app, texts
 
 PHOTO = "people/obama/obama_2.jpg"
 
@@ -85,3 +86,18 @@ def test_switching_back_ignores_the_newer_models_samples(
     dlib_vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding
     assert not np.allclose(vector, dlib_vector, atol=0.1)  # the models' vectors for one face differ
     assert _sign_in_with(faces_dir, PHOTO) is Phase.NOT_RECOGNISED
+
+
+def test_profile_tells_the_person_to_re_enrol(ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("streamlit_webrtc.component.get_this_session_info", lambda: None)
+    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    at = open_app(ann.id, "pages/profile.py")
+    assert not texts(at, "warning")
+    captions = texts(at, "caption")
+    assert any(c.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 102") for c in captions)
+    _use(monkeypatch, "sface")
+    at = open_app(ann.id, "pages/profile.py")
+    (warning,) = texts(at, "warning")
+    assert warning.startswith("Your face sample was made by another face model (dlib)")
+    assert "delete your face data below and enrol again" in warning
+    assert any(c.startswith("Face sign-in threshold 1.00 (sface model).") for c in texts(at, "caption"))

@@ -13,8 +13,10 @@ from core.accounts.users import UserInfo
 from core.config import get_settings
 from core.face_signin.enrolment import Enrolment, delete_face_data, enrol, enrol_photo, enrolment_of
 from core.face_signin.enrolment_live import MAX_SAMPLES, MIN_SAMPLES, SampleCollector
+from core.face_signin.stale_samples import stale_samples
 from core.faces.errors import FaceError
 from core.faces.live_frames import LatestFrameWorker
+from core.faces.risk import signin_risk_words
 from pages.ui.components import flash, md, when
 from pages.ui.live_camera import POLL_S, live_camera, session_object
 
@@ -134,6 +136,9 @@ def render_face_snapshot(user: UserInfo) -> None:
     st.subheader("Face sign-in", anchor=False)
     enrolled = enrolment_of(user.id)
     _summary(enrolled)
+    if stale := stale_samples(user.id).message:
+        st.warning(stale, icon=":material/sync_problem:")
+    st.caption(signin_risk_words())
     keep = st.checkbox(
         "Keep a snapshot of my face with each sample (shown here, deleted with my face data)", key="face-keep"
     )
