@@ -50,7 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
 def ca(monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
     """A throwaway CA that yt-dlp's TLS contexts trust (instead of the system's store)."""
     authority = trustme.CA()
-    monkeypatch.setattr(yt_dlp.networking._helper, "ssl_load_certs", lambda context, *_: authority.configure_trust(context))
+    monkeypatch.setattr(
+        yt_dlp.networking._helper, "ssl_load_certs", lambda context, *_: authority.configure_trust(context)
+    )
     return authority
 
 
@@ -91,8 +93,12 @@ def test_a_pinned_https_connection_keeps_the_name_for_sni_host_and_certificate(
     assert tls_server.hosts == [f"{NAME}:{tls_server.port}"]
 
 
-def test_the_certificate_is_still_checked_against_the_name(wrong_name_server: TlsServer, loopback_only: FakeDns) -> None:
+def test_the_certificate_is_still_checked_against_the_name(
+    wrong_name_server: TlsServer, loopback_only: FakeDns
+) -> None:
     loopback_only[NAME] = ["127.0.0.1"]
     with pytest.raises(DownloadError):
-        fetch_bytes(f"https://{NAME}:{wrong_name_server.port}/hello.txt", 1000, allow_private=False, allowed_hosts={NAME})
+        fetch_bytes(
+            f"https://{NAME}:{wrong_name_server.port}/hello.txt", 1000, allow_private=False, allowed_hosts={NAME}
+        )
     assert wrong_name_server.hosts == []
