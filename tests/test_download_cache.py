@@ -16,7 +16,7 @@ import pytest
 from filelock import FileLock
 
 from core.videos.download_cache import DownloadCache
-from core.videos.downloader import _cache_key, download
+from core.videos.downloader import DownloadError, _cache_key, download
 from tests.support.app_server import ROOT
 from tests.support.media_server import MediaServer, Route
 
@@ -70,6 +70,34 @@ def test_eight_people_downloading_one_video_make_one_fetch(
     assert len(results) == 8 and len(set(results)) == 1
     assert results[0].read_bytes() == media_clip
     assert _get_hits(media_server, "flight.mp4") == one_fetch
+
+
+def test_waiters_get_the_leaders_error_without_fetching_again(
+    data_dir: Path, media_server: MediaServer, media_clip: bytes
+) -> None:
+    """Eight people ask for a video over the size cap: one fetch is cut off, and all eight are told why."""
+    baseline = _slow_clip(media_server, "too-big-baseline.mp4", media_clip)
+    with pytest.raises(DownloadError):
+        download(baseline, data_dir / "baseline", 100_000)
+    one_fetch = _get_hits(media_server, "too-big-baseline.mp4")
+    url = _slow_clip(media_server, "too-big.mp4", media_clip)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def viewer() -> None:
+        start.wait()
+        try:
+            download(url, data_dir / "cache", 100_000)
+        except DownloadError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=viewer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [error.reason for error in errors] == ["too_large"] * 8  # type: ignore[attr-defined]
+    assert _get_hits(media_server, "too-big.mp4") == one_fetch
 
 
 def test_waiters_see_the_leaders_progress(data_dir: Path, media_server: MediaServer, media_clip: bytes) -> None:

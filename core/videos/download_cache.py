@@ -24,8 +24,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,12 +188,18 @@ def touch(folder: Path) -> None:
 
 
 def _follow(flight: _Flight, report: ProgressSink) -> Path:
-    """Wait for the leader's fetch, showing its progress in this caller's own thread."""
-    while True:
-        try:
-            return flight.outcome.result(timeout=WAIT_POLL_S)
-        except FutureTimeout:
-            report(flight.fraction, flight.message)
+    """Wait for the leader's fetch, showing its progress in this caller's own thread; then its result or error.
+
+    A leader stopped by something other than an error (Ctrl-C, its thread killed) is an interrupted download here.
+    """
+    while not wait([flight.outcome], timeout=WAIT_POLL_S).done:
+        report(flight.fraction, flight.message)
+    error = flight.outcome.exception()
+    if error is None:
+        return flight.outcome.result()
+    if isinstance(error, Exception):
+        raise error
+    raise IncompleteDownload("The download was interrupted; please try again.") from error
 
 
 def _relay(flight: _Flight, report: ProgressSink) -> ProgressSink:

@@ -112,9 +112,16 @@ def _fetch_quietly(url: str) -> Path | None:
         return fetch_thumbnail(url)
     except (ThumbnailUnavailable, OSError) as exc:
         _LOG.info("thumbnail %s not cached: %s", url, exc)
-        with _lock:
-            _failed_at[url] = time.monotonic()
-        return None
+        _remember_failure(url)
+    except Exception:  # a background job: a bug here must cost a placeholder, never the page
+        _LOG.exception("thumbnail %s failed unexpectedly", url)
+        _remember_failure(url)
     finally:
         with _lock:
             _pending.pop(url, None)
+    return None
+
+
+def _remember_failure(url: str) -> None:
+    with _lock:
+        _failed_at[url] = time.monotonic()
