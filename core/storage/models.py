@@ -174,3 +174,7 @@ class FaceSample(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="face_samples")
+
+
+# The studio's tables share this metadata; imported last because they build on the classes above.
+from core.storage import studio_models  # noqa: E402, F401
