@@ -46,7 +46,13 @@ class YunetCascade:
     def __init__(self, min_face_size: int = 40, score_threshold: float = SCORE_THRESHOLD) -> None:
         self.min_face_size = min_face_size
         path = packaged_file(PACKAGE, MODEL_FILE, MODEL_SHA256)
-        self.net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, NMS_THRESHOLD, TOP_K)
+        logging = cv2.utils.logging  # OpenCV 5 warns that the new graph engine ignores targets: noise on stderr
+        level = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        try:
+            self.net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, NMS_THRESHOLD, TOP_K)
+        finally:
+            logging.setLogLevel(level)
         self._lock = threading.Lock()  # the input size is state of the OpenCV object
 
     def detect(self, rgb: np.ndarray) -> CascadeResult:
