@@ -6,12 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.config import get_settings
 from tests.support.app_driver import ServerPagesManager
 from tests.support.paths import FACES_DIR
 
 pytest_plugins = ["tests.support.media_server"]
+
+# Browser checks wait for what a person would wait for; Playwright's 5 s default is too short for a
+# Streamlit run on a busy 2-core machine (the first page of a fresh server takes several seconds).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
