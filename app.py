@@ -30,9 +30,23 @@ profile = st.Page("pages/profile.py", title="My profile", icon=":material/person
 sign_in = st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", visibility=_visible(False))
 register = st.Page("pages/register.py", title="Register", icon=":material/person_add:", visibility=_visible(False))
 
-page = st.navigation([feed, watch, share, profile, sign_in, register])
+studio = [
+    st.Page(f"pages/studio_{name}.py", title=title, icon=icon, url_path=f"studio_{name}", visibility=_visible(True))
+    for name, title, icon in (
+        ("people", "People", ":material/groups:"),
+        ("library", "Library", ":material/photo_library:"),
+        ("search", "Search", ":material/image_search:"),
+        ("clusters", "Clusters", ":material/workspaces:"),
+        ("export", "Export", ":material/download:"),
+    )
+]
+
+site = [feed, watch, share, profile, sign_in, register]
+# Visitors get no Studio header: a section of hidden pages would still draw its title.
+page = st.navigation({"": site, "Studio": studio} if signed_in else [*site, *studio])
 
 members_only = {share.url_path: "pages/share.py", profile.url_path: "pages/profile.py"}
+members_only |= {studio_page.url_path: f"pages/{studio_page.url_path}.py" for studio_page in studio}
 if not signed_in and page.url_path in members_only:
     st.session_state["after_sign_in"] = members_only[page.url_path]
     st.session_state["sign_in_reason"] = f"Please sign in to open “{page.title}”."

@@ -17,9 +17,19 @@ from core.accounts.users import register
 from tests.support.app_server import launch_chromium, run_app_server
 
 pytestmark = pytest.mark.browser
-MEMBER_PAGES = ("share", "profile")
+STUDIO_PAGES = tuple(f"studio_{name}" for name in ("people", "library", "search", "clusters", "export"))
+MEMBER_PAGES = ("share", "profile", *STUDIO_PAGES)
 PUBLIC_PAGES = ("", "watch", "sign_in", "register")
-MEMBER_MARKERS = ("Video link", "My videos", "Delete my face data", "Sign out", "Remove picture", "Signed in as")
+MEMBER_MARKERS = (
+    "Video link",
+    "My videos",
+    "Delete my face data",
+    "Sign out",
+    "Remove picture",
+    "Signed in as",
+    "Import photos",
+    "Studio",
+)
 
 
 def _spellings(path: str) -> list[str]:

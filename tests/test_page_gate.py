@@ -19,8 +19,9 @@ from tests.support.app_server import ROOT
 APP = ROOT / "app.py"
 
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
-MEMBERS_ONLY = {"share.py", "profile.py"}
-MEMBER_WIDGETS = {"Video link", "Delete my face data", "Sign out", "Remove picture", "Delete this video"}
+STUDIO = {f"studio_{name}.py" for name in ("people", "library", "search", "clusters", "export")}
+MEMBERS_ONLY = {"share.py", "profile.py", *STUDIO}
+MEMBER_WIDGETS = {"Video link", "Delete my face data", "Sign out", "Remove picture", "Delete this video", "Import"}
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def _labels(at: AppTest) -> set[str]:
 
 
 def test_every_page_file_is_covered() -> None:
-    assert set(PAGES) == {"feed.py", "watch.py", "share.py", "profile.py", "sign_in.py", "register.py"}
+    assert set(PAGES) == {"feed.py", "watch.py", "share.py", "profile.py", "sign_in.py", "register.py", *STUDIO}
 
 
 @pytest.mark.parametrize("name", sorted(MEMBERS_ONLY))
