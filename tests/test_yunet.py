@@ -82,3 +82,17 @@ def test_blank_and_bad_input(detectors: dict[str, FaceDetector]) -> None:
     assert detectors["yunet"].detect(np.zeros((480, 640, 3), np.uint8)) == []
     with pytest.raises(ValueError, match="RGB uint8"):
         detectors["yunet"].cascade.detect(np.zeros((48, 64), np.uint8))
+
+
+def test_fast_side_finds_the_same_faces(detectors: dict[str, FaceDetector], faces_dir: Path) -> None:
+    """WEBTUBE_DETECT_MAX_SIDE=800 (the benchmark's fast YuNet row) loses no face of the test photos."""
+    fast = FaceDetector(torch.device("cpu"), 40, 800, "yunet")
+    photos = sorted(p for p in faces_dir.glob("*/*") if p.suffix in {".jpg", ".png"})
+    photos += sorted((faces_dir / "people").glob("*/*"))
+    assert len(photos) == 22
+    for photo in photos:
+        rgb = load_image(photo)
+        full, shrunk = detectors["yunet"].detect(rgb), fast.detect(rgb)
+        assert len(full) == len(shrunk), photo.name
+        for face in full:
+            assert max(_iou(face, other) for other in shrunk) > 0.7, photo.name
