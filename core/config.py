@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     session_days: int = Field(30, gt=0)  # a sign-in lasts this long after its last use
     bcrypt_rounds: int = 12
     ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
+    studio_cluster_distance: float | None = Field(None, gt=0)  # clustering link distance; None = sign-in threshold
+    studio_cluster_neighbours: int = Field(20, ge=1, le=200)  # kNN graph: neighbours kept per face
+    studio_cluster_min_size: int = Field(2, ge=2)  # smaller groups stay unclustered
 
     @field_validator("embedder", "detector", "device", mode="before")
     @classmethod
