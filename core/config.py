@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     session_days: int = Field(30, gt=0)  # a sign-in lasts this long after its last use
     bcrypt_rounds: int = 12
     ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
+    face_index: Literal["memory", "milvus"] = "memory"  # studio search index: in process, or Milvus
+    milvus_uri: str = ""  # a file path = Milvus Lite (one process); http(s)://host:19530 = a server; "" = data dir
+    milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type on a Milvus server (Lite scans FLAT)
+    milvus_hnsw_m: int = Field(16, ge=4, le=64)  # HNSW: links per node
+    milvus_hnsw_ef_construction: int = Field(200, ge=8)  # HNSW: build breadth
+    milvus_hnsw_ef: int = Field(128, ge=1)  # HNSW: search breadth (at least top-K is used)
+    milvus_ivf_nlist: int = Field(1024, ge=1)  # IVF_PQ: clusters
+    milvus_ivf_nprobe: int = Field(32, ge=1)  # IVF_PQ: clusters searched
+    milvus_pq_m: int = Field(16, ge=1)  # IVF_PQ: sub-vectors (must divide the embedding size)
+    studio_match_percent: float | None = Field(None, ge=0, le=100)  # search threshold; None = calibrated default
     studio_cluster_distance: float | None = Field(None, gt=0)  # clustering link distance; None = sign-in threshold
     studio_cluster_neighbours: int = Field(20, ge=1, le=200)  # kNN graph: neighbours kept per face
     studio_cluster_min_size: int = Field(2, ge=2)  # smaller groups stay unclustered

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -174,3 +175,16 @@ class JobItem(Base):
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("studio_photos.id", ondelete="SET NULL"))
 
     job: Mapped[Job] = relationship(back_populates="items")
+
+
+class IndexState(Base):
+    """Per owner and face model: a generation, face count and id sum, kept by triggers (migration 0004) in the
+    same transaction as each face change, so the search index can tell whether it is in step (core/studio/index)."""
+
+    __tablename__ = "studio_index_state"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    embedder: Mapped[str] = mapped_column(String(40), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    face_count: Mapped[int] = mapped_column(BigInteger)
+    id_sum: Mapped[int] = mapped_column(BigInteger)
