@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     studio_cluster_distance: float | None = Field(None, gt=0)  # clustering link distance; None = sign-in threshold
     studio_cluster_neighbours: int = Field(20, ge=1, le=200)  # kNN graph: neighbours kept per face
     studio_cluster_min_size: int = Field(2, ge=2)  # smaller groups stay unclustered
+    studio_import_roots: str = ""  # folders (os.pathsep-separated) admins may import from in the studio page
+    zip_max_mb: int = Field(2000, gt=0)  # a zip may hold at most this much once unpacked (a zip bomb is refused)
+    zip_max_files: int = Field(5000, gt=0)  # and at most this many members
+    import_workers: int = Field(2, ge=1, le=16)  # photos analysed at once by one import
 
     @field_validator("embedder", "detector", "device", mode="before")
     @classmethod
