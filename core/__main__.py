@@ -8,6 +8,7 @@ import sys
 GROUPS = {
     "faces": "core.faces.cli",
     "users": "core.accounts.cli",
+    "studio": "core.studio.cli",
 }
 
 

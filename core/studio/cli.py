@@ -1,0 +1,126 @@
+"""`python -m core studio ...`: the face studio from the shell, JSON on stdout.
+
+Bad input (a missing path, an empty import, a zip over the caps, an unknown account or id, an
+unreadable sample) exits with status 2 and one line on stderr. Without `--owner` every command works
+on the default library (`library@localhost`). `import` takes any path it is given (the page limits
+admins to WEBTUBE_STUDIO_IMPORT_ROOTS; the shell already has the machine). The other engineers'
+commands (`search`, `reindex`, `cluster`, `people`, `export`) are parsed here and run by
+`<module>.cli_<name>(args)`, imported only when asked, so `import` never loads what it does not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from core.accounts.users import AccountError
+from core.faces.errors import FaceError
+from core.studio.errors import StudioError
+
+_DELEGATED = {"search": "core.studio.search", "reindex": "core.studio.index", "cluster": "core.studio.clustering",
+              "people": "core.studio.people", "export": "core.studio.export"}
+
+
+def _owner(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--owner", metavar="EMAIL", help="whose library (default: the default library)")
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core studio", description="The face studio from the shell.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    imp = _owner(commands.add_parser("import", help="import photos, zips or folders (walked recursively)"))
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--album", default="Imported", help="album to import into (made when new)")
+    _owner(commands.add_parser("albums", help="the library's albums"))
+    photos = _owner(commands.add_parser("photos", help="the library's photos, one page"))
+    photos.add_argument("--album-id", type=int)
+    photos.add_argument("--status", choices=("processed", "no_faces", "failed"))
+    photos.add_argument("--page", type=int, default=1)
+    photos.add_argument("--page-size", type=int, default=48)
+    _owner(commands.add_parser("delete-photo", help="delete a photo, its faces and its file")).add_argument(
+        "photo_id", type=int)
+    album = _owner(commands.add_parser("delete-album", help="delete an album"))
+    album.add_argument("album_id", type=int)
+    album.add_argument("--with-photos", action="store_true", help="also delete its photos that are in no other album")
+
+    search = _owner(commands.add_parser("search", help="photos with faces like the sample's"))
+    search.add_argument("image", type=Path)
+    search.add_argument("--threshold", type=float, metavar="PERCENT")
+    search.add_argument("--top", type=int, default=50, metavar="K")
+    search.add_argument("--face", type=int, default=0, help="which face of the sample (0: the largest)")
+    _owner(commands.add_parser("reindex", help="rebuild the search index from the database"))
+    _owner(commands.add_parser("cluster", help="group unnamed faces into clusters"))
+    people = _owner(commands.add_parser("people", help="list, rename, merge or delete people"))
+    actions = people.add_subparsers(dest="action", required=True)
+    _owner(actions.add_parser("list"))
+    rename = _owner(actions.add_parser("rename"))
+    rename.add_argument("person_id", type=int)
+    rename.add_argument("name")
+    rename.add_argument("--notes")
+    merge = _owner(actions.add_parser("merge", help="merge SOURCE people into TARGET"))
+    merge.add_argument("target_id", type=int)
+    merge.add_argument("source_ids", type=int, nargs="+")
+    _owner(actions.add_parser("delete")).add_argument("person_id", type=int)
+    export = _owner(commands.add_parser("export", help="faces as CSV or JSON"))
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--embeddings", action="store_true", help="also write the embeddings next to it")
+    export.add_argument("--embeddings-format", choices=("npy", "parquet"), default="npy")
+    export.add_argument("--output", metavar="PATH")
+    return parser
+
+
+def _import(args: argparse.Namespace) -> dict:
+    from core.studio.importer import import_paths
+    from core.studio.owners import resolve_owner
+
+    summary = import_paths(resolve_owner(args.owner), list(args.paths), args.album, "folder")
+    return {
+        "album": " ".join(args.album.split()), "photos": summary.photos, "faces": summary.faces,
+        "no_face_photos": summary.no_face_photos, "failures": summary.failures, "duplicates": summary.duplicates,
+        "seconds": summary.seconds, "job_id": summary.job_id,
+        "failed": [{"file": item.original_name, "origin": item.origin, "error": item.message}
+                   for item in summary.failed],
+    }
+
+
+def _library(args: argparse.Namespace) -> object:
+    from dataclasses import asdict
+
+    from core.studio import library
+    from core.studio.owners import resolve_owner
+
+    owner_id = resolve_owner(args.owner)
+    if args.command == "albums":
+        return [asdict(album) for album in library.list_albums(owner_id)]
+    if args.command == "photos":
+        page = library.list_photos(owner_id, args.album_id, args.status, args.page, args.page_size)
+        return {"page": page.page, "pages": page.pages, "total": page.total,
+                "photos": [asdict(photo) for photo in page.items]}
+    if args.command == "delete-photo":
+        library.delete_photo(owner_id, args.photo_id)
+        return {"deleted_photo": args.photo_id}
+    library.delete_album(owner_id, args.album_id, delete_photos=args.with_photos)
+    return {"deleted_album": args.album_id, "with_photos": args.with_photos}
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    warnings.filterwarnings("ignore", module="PIL")
+    try:
+        if args.command == "import":
+            result: object = _import(args)
+        elif args.command in _DELEGATED:
+            module = importlib.import_module(_DELEGATED[args.command])
+            result = getattr(module, f"cli_{args.command}")(args)
+        else:
+            result = _library(args)
+    except (StudioError, FaceError, AccountError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0
