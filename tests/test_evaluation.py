@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.__main__ import main
+from core.config import get_settings
 from core.faces.errors import ImageError
 from core.faces.evaluation import equal_error_rate, rates_at, read_pairs, threshold_at_far
 from core.faces.risk import CALIBRATION_FILE, signin_risk_words, stranger_rate
@@ -107,3 +108,19 @@ def test_risk_in_words_from_the_calibration_data() -> None:
 def test_signin_risk_names_the_configured_model(data_dir: Path) -> None:
     words = signin_risk_words()
     assert words.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 102 strangers would pass")
+
+
+def test_missing_model_is_named_not_every_photo_skipped(
+    data_dir: Path,
+    tmp_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEBTUBE_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens there: the download fails at once
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    report = tmp_path / "report"
+    assert main(["faces", "evaluate", str(faces_dir / "people"), "--embedder", "facenet", "--report", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert "20180402-114759-vggface2.pt" in err and err.count("\n") == 1
+    assert not report.exists()

@@ -25,7 +25,7 @@ import numpy as np
 from core.config import Settings, get_settings
 from core.faces.embedders import CALIBRATED
 from core.faces.engine import FaceEngine
-from core.faces.errors import FaceError, ImageError
+from core.faces.errors import ImageError, NoFaceFound, PoorQualityFace
 from core.faces.images import load_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -86,7 +86,7 @@ def embed_photos(engine: FaceEngine, photos: Sequence[Path]) -> tuple[dict[Path,
     for photo in photos:
         try:
             vectors[photo] = engine.largest_good_face(load_image(photo))[0].embedding
-        except FaceError as exc:  # ImageError, NoFaceFound, PoorQualityFace
+        except (ImageError, NoFaceFound, PoorQualityFace) as exc:  # this photo's fault; a missing model is not
             skipped[str(photo)] = str(exc)
     return vectors, skipped
 
