@@ -6,6 +6,8 @@ the database on every run, so a renamed or deleted account, or a sign-out in ano
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from core.accounts.profiles import avatar_file
@@ -13,6 +15,27 @@ from pages.ui.components import md
 from pages.ui.session import sign_out, signed_in_user, sync_session_cookie
 
 st.set_page_config(page_title="WebTube", page_icon=":material/smart_display:", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _resume_interrupted_imports() -> threading.Thread:
+    """Once per server process: studio imports that a restart cut short carry on, nothing lost or doubled.
+
+    In a thread, and imported there, because the import module brings in the face engine (seconds of
+    PyTorch loading) that must not hold up the first page anyone opens.
+    """
+
+    def resume() -> None:
+        from core.studio.jobs import resume_interrupted
+
+        resume_interrupted()
+
+    thread = threading.Thread(target=resume, name="studio-resume", daemon=True)
+    thread.start()
+    return thread
+
+
+_resume_interrupted_imports()
 
 user = signed_in_user()
 signed_in = user is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import get_settings
-from core.studio import jobs, library
+from core.studio import intake, jobs, library
 from core.studio.errors import StudioError
 from core.studio.records import AlbumInfo
 from pages.ui.components import md, show_flash
@@ -50,11 +50,11 @@ def _upload_form() -> None:
 
 
 def _folder_form() -> None:
-    """Admins only: a folder on the server, which the core refuses outside WEBTUBE_STUDIO_IMPORT_ROOTS."""
-    roots = get_settings().studio_import_roots
+    """Admins only: a folder on the server, only under WEBTUBE_STUDIO_IMPORT_ROOTS (the core checks both)."""
+    roots = intake.import_roots()
     with st.expander("Import a server folder", icon=":material/folder_open:"):
         if not roots:
-            st.caption("No server folder may be imported: set WEBTUBE_STUDIO_IMPORT_ROOTS to allow some.")
+            st.caption("Importing server folders from the page is off: set WEBTUBE_STUDIO_IMPORT_ROOTS.")
             return
         st.caption("Allowed under: " + ", ".join(md(str(root)) for root in roots))
         with st.form("studio-folder"):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.studio import people, thumbs
 from core.studio.errors import StudioError
-from core.studio.records import PersonInfo
+from core.studio.people import PersonInfo
 from pages.ui.components import flash, md, show_flash
 from pages.ui.session import require_member
 from pages.ui.studio_gallery import clear_picks, face_gallery

@@ -57,7 +57,7 @@ def _threshold() -> float:
         "Match threshold (%)",
         min_value=70,
         max_value=95,
-        value=round(scale.DEFAULT_PERCENT),
+        value=round(scale.default_percent()),
         help="70 % is a loose match (more of the right photos, some strangers); 95 % a near-certain one.",
     )
     st.caption(md(scale.risk_words(percent, embedder)))

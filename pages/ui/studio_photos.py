@@ -82,6 +82,21 @@ def photo_detail(owner_id: int) -> None:
         size = f" · {detail.photo.width}×{detail.photo.height}" if detail.photo.width else ""
         st.caption(f"From {md(detail.photo.origin)}{size}")
         face_gallery(owner_id, detail.faces, f"photo-{photo_id}-faces", caption=_face_words)
+        _delete(owner_id, photo_id)
+
+
+def _delete(owner_id: int, photo_id: int) -> None:
+    """Delete the opened photo after a tick: its faces leave the library and the search index with it."""
+    sure = st.checkbox("Yes, delete this photo and its faces", key=f"photo-{photo_id}-sure")
+    if st.button("Delete photo", key=f"photo-{photo_id}-delete", disabled=not sure, icon=":material/delete:"):
+        try:
+            library.delete_photo(owner_id, photo_id)
+        except StudioError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.pop(OPEN_KEY, None)
+            st.session_state["flash"] = "The photo and its faces are deleted."
+            st.rerun()
 
 
 def _face_words(face: FaceInfo) -> str:
