@@ -10,6 +10,8 @@ never make it answer with faces the database no longer has, or miss ones it has.
 
 from __future__ import annotations
 
+import argparse
+import time
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -92,3 +94,12 @@ def search(
 def rebuild(owner_id: int | None = None) -> int:
     """Rebuild the derived copy from the database (every owner, or one); returns the faces indexed."""
     return get_index().rebuild(owner_id)
+
+
+def cli_reindex(args: argparse.Namespace) -> dict:
+    """`python -m core studio reindex [--owner EMAIL]`: rebuild the derived index from the database."""
+    from core.studio.owners import resolve_owner
+
+    started = time.perf_counter()
+    faces = rebuild(None if args.owner is None else resolve_owner(args.owner))
+    return {"backend": get_settings().face_index, "faces": faces, "seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,173 @@
+"""The Milvus backend: one collection per face model (vectors of different models are never compared),
+the owner as partition key and in every filter, through pymilvus's `MilvusClient`.
+
+A file path opens Milvus Lite (embedded: one process holds the file); an http(s)://host:19530 URI talks to a
+Milvus server or cluster, with the index type (HNSW, IVF_PQ, FLAT) and its parameters from the settings.
+Why Milvus: an approximate index that scales past one machine's memory, kept by a maintained project.
+In step with the database: each process remembers the check row it last reconciled against; any other row
+(a change elsewhere, a rolled-back delete) reconciles that owner first, by id and a signature of the vector.
+Distances are measured again on the database's vectors, so approximate indexes still return exact distances
+and never a face the database no longer has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+from pymilvus import DataType, MilvusClient
+
+from core.config import get_settings
+from core.studio.index_state import Mark, current_mark, indexed_keys, load_vectors, snapshot
+
+_PREFIX = "webtube_faces_"
+_MARGIN = 32  # extra candidates fetched, then measured exactly on the database's vectors
+_BATCH = 5000
+
+
+def signature(vector: np.ndarray) -> int:
+    """A 63-bit fingerprint of a float32 vector: tells a re-used face id with a new vector from the old one."""
+    digest = hashlib.blake2b(np.ascontiguousarray(vector, dtype="<f4").tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+class MilvusIndex:
+    """Search through Milvus (Lite or server); the database stays the source of truth."""
+
+    def __init__(self, uri: str) -> None:
+        self._client = MilvusClient(uri)
+        self._known: dict[tuple[int, str], Mark] = {}
+        self._lock = threading.RLock()
+
+    # -- collections --------------------------------------------------------------------------------------------
+    def _existing(self, embedder: str) -> str | None:
+        """The model's collection, if one was made."""
+        name = _PREFIX + "".join(c if c.isalnum() else "_" for c in embedder)
+        return name if self._client.has_collection(name) else None
+
+    def _collection(self, embedder: str, dim: int) -> str:
+        """The model's collection, made (with the configured index) when a first vector of `dim` arrives."""
+        name = _PREFIX + "".join(c if c.isalnum() else "_" for c in embedder)
+        if self._client.has_collection(name):
+            return name
+        settings = get_settings()
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("owner_id", DataType.INT64, is_partition_key=True)
+        schema.add_field("sig", DataType.INT64)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        params = self._client.prepare_index_params()
+        kind = settings.milvus_index
+        build = {"HNSW": {"M": settings.milvus_hnsw_m, "efConstruction": settings.milvus_hnsw_ef_construction},
+                 "IVF_PQ": {"nlist": settings.milvus_ivf_nlist, "m": settings.milvus_pq_m, "nbits": 8},
+                 "FLAT": {}}[kind]
+        params.add_index(field_name="vector", index_type=kind, metric_type="L2", params=build)
+        self._client.create_collection(name, schema=schema, index_params=params)
+        return name
+
+    def _collections(self) -> list[str]:
+        return [name for name in self._client.list_collections() if name.startswith(_PREFIX)]
+
+    def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
+        for start in range(0, len(ids), _BATCH):
+            rows = [{"id": int(i), "owner_id": owner_id, "sig": signature(v), "vector": v.tolist()}
+                    for i, v in zip(ids[start : start + _BATCH], vectors[start : start + _BATCH], strict=True)]
+            self._client.upsert(name, rows)
+
+    def _held(self, name: str, owner_id: int) -> dict[int, int]:
+        """Every (id, signature) Milvus holds for the owner in this collection."""
+        iterator = self._client.query_iterator(name, filter=f"owner_id == {owner_id}", output_fields=["id", "sig"],
+                                               batch_size=_BATCH)
+        held: dict[int, int] = {}
+        try:
+            while batch := iterator.next():
+                held.update((int(row["id"]), int(row["sig"])) for row in batch)
+        finally:
+            iterator.close()
+        return held
+
+    # -- keeping in step ----------------------------------------------------------------------------------------
+    def _reconcile(self, owner_id: int, embedder: str) -> int:
+        """Make Milvus hold exactly the database's faces of this owner and model; returns how many it holds."""
+        mark, ids, vectors = snapshot(owner_id, embedder)
+        name = self._collection(embedder, vectors.shape[1]) if len(ids) else self._existing(embedder)
+        if name is not None:
+            held = self._held(name, owner_id)
+            wanted = {int(i): signature(v) for i, v in zip(ids, vectors, strict=True)}
+            extra = [i for i, sig in held.items() if wanted.get(i) != sig]
+            if extra:
+                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(extra)}")
+            missing = np.asarray([held.get(i) != sig for i, sig in wanted.items()], dtype=bool)
+            if missing.any():
+                self._write(name, owner_id, ids[missing], vectors[missing])
+        self._known[(owner_id, embedder)] = mark
+        return len(ids)
+
+    def _ensure(self, owner_id: int, embedder: str) -> None:
+        if self._known.get((owner_id, embedder)) != current_mark(owner_id, embedder):
+            self._reconcile(owner_id, embedder)
+
+    # -- the interface ------------------------------------------------------------------------------------------
+    def add(self, owner_id: int, embedder: str, face_ids: Sequence[int], vectors: np.ndarray) -> None:
+        with self._lock:
+            ids = np.asarray(face_ids, dtype=np.int64)
+            name = self._collection(embedder, vectors.shape[1])
+            self._write(name, owner_id, ids, vectors)
+            key = (owner_id, embedder)
+            if key in self._known:
+                self._known[key] = self._known[key].after(len(ids), len(ids), int(ids.sum()))
+
+    def remove(self, owner_id: int, face_ids: Sequence[int]) -> None:
+        with self._lock:
+            for name in self._collections():
+                present = [int(row["id"]) for row in self._client.query(
+                    name, filter=f"owner_id == {owner_id} and id in {_id_list(face_ids)}", output_fields=["id"])]
+                if not present:
+                    continue
+                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(present)}")
+                for key in [k for k in self._known if k[0] == owner_id and _PREFIX + k[1] == name]:
+                    self._known[key] = self._known[key].after(len(present), -len(present), -sum(present))
+
+    def search(
+        self, owner_id: int, embedder: str, vector: np.ndarray, top_k: int, max_distance: float | None,
+        candidates: Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        with self._lock:
+            self._ensure(owner_id, embedder)
+            name = self._existing(embedder)
+            if name is None or (candidates is not None and not candidates):
+                return []
+            where = f"owner_id == {owner_id}"
+            if candidates is not None:
+                where += f" and id in {_id_list(candidates)}"
+            settings = get_settings()
+            params = {"ef": max(settings.milvus_hnsw_ef, top_k + _MARGIN)} if settings.milvus_index == "HNSW" else (
+                {"nprobe": settings.milvus_ivf_nprobe} if settings.milvus_index == "IVF_PQ" else {})
+            hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=top_k + _MARGIN,
+                                       filter=where, output_fields=["id"], search_params={"metric_type": "L2",
+                                                                                         "params": params})[0]
+        ids, vectors = load_vectors(owner_id, embedder, [int(hit["id"]) for hit in hits])
+        if not len(ids) or vectors.shape[1] != vector.shape[0]:
+            return []
+        exact = np.linalg.norm(vectors.astype(np.float64) - vector.astype(np.float64), axis=1)
+        order = np.lexsort((ids, exact))[:top_k]
+        return [(int(ids[i]), float(exact[i])) for i in order if max_distance is None or exact[i] <= max_distance]
+
+    def rebuild(self, owner_id: int | None = None) -> int:
+        with self._lock:
+            if owner_id is None:  # every owner: start from empty collections, so nothing stale can stay
+                for name in self._collections():
+                    self._client.drop_collection(name)
+                self._known.clear()
+            return sum(self._reconcile(owner, embedder) for owner, embedder in indexed_keys(owner_id))
+
+    def held(self, owner_id: int, embedder: str) -> int:
+        """How many faces Milvus holds for the owner (no database check): for tests and benchmarks."""
+        name = self._existing(embedder)
+        return 0 if name is None else len(self._held(name, owner_id))
