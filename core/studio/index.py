@@ -11,9 +11,9 @@ never make it answer with faces the database no longer has, or miss ones it has.
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -35,8 +35,13 @@ class FaceIndex(Protocol):
 
     def rebuild(self, owner_id: int | None = None) -> int: ...
 
+    def close(self) -> None: ...
 
-@lru_cache(maxsize=4)
+
+_opened: dict[tuple[str, str], FaceIndex] = {}
+_opening = threading.Lock()
+
+
 def _index_for(backend: str, uri: str) -> FaceIndex:
     if backend == "milvus":
         from core.studio.index_milvus import MilvusIndex
@@ -48,10 +53,22 @@ def _index_for(backend: str, uri: str) -> FaceIndex:
 
 
 def get_index() -> FaceIndex:
-    """The configured backend, one per process (per setting, so tests can switch)."""
+    """The configured backend, one per process and database (a copy of one database never answers for another)."""
     settings = get_settings()
-    uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
-    return _index_for(settings.face_index, uri if settings.face_index == "milvus" else "")
+    key = (settings.face_index, (settings.milvus_uri or str(settings.data_dir / "milvus.db"))
+           if settings.face_index == "milvus" else settings.database_url)
+    with _opening:
+        if key not in _opened:
+            _opened[key] = _index_for(*key)
+        return _opened[key]
+
+
+def close_index() -> None:
+    """Close every backend this process opened (tests switching settings; a Milvus Lite file freed for others)."""
+    with _opening:
+        for backend in _opened.values():
+            backend.close()
+        _opened.clear()
 
 
 def _as_rows(face_ids: Sequence[int], vectors: np.ndarray) -> tuple[list[int], np.ndarray]:

@@ -154,6 +154,11 @@ class MemoryIndex:
                 total += self._fresh(owner, embedder).size
             return total
 
+    def close(self) -> None:
+        """Forget every copy (memory back to the system); the next search loads again."""
+        with self._lock:
+            self._shelves.clear()
+
     def held(self, owner_id: int, embedder: str) -> int:
         """How many faces this process holds for the owner (no database check): for tests and benchmarks."""
         shelf = self._shelves.get((owner_id, embedder))

@@ -167,6 +167,10 @@ class MilvusIndex:
                 self._known.clear()
             return sum(self._reconcile(owner, embedder) for owner, embedder in indexed_keys(owner_id))
 
+    def close(self) -> None:
+        """Let go of the connection (Milvus Lite: of the file, so another process may open it)."""
+        self._client.close()
+
     def held(self, owner_id: int, embedder: str) -> int:
         """How many faces Milvus holds for the owner (no database check): for tests and benchmarks."""
         name = self._existing(embedder)
