@@ -171,7 +171,8 @@ def register(display_name: str, email: str, password: str, repeated: str) -> Use
         with session_scope() as session:
             if _email_exists(session, address):
                 raise taken
-            first = select(func.count(User.id) == 0).scalar_subquery()
+            # the studio's default library (core.studio.owners) is an account nobody signs in to: not a first user
+            first = select(func.count(User.id) == 0).where(User.email != "library@localhost").scalar_subquery()
             user_id = session.scalar(
                 insert(User)
                 .values(
