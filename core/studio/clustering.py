@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.config import get_settings
 from core.faces.embedders import CALIBRATED
 from core.storage.database import session_scope
-from core.storage.studio_models import Face, Person
+from core.storage.studio_models import Face, Person, Photo
 from core.studio.graph_clustering import chinese_whispers, groups, knn_graph
 from core.studio.records import FaceInfo
 
@@ -126,7 +126,6 @@ def _run_from(session: Session, owner_id: int, algorithm: str, seconds: float) -
 
 def cli_cluster(args) -> dict:
     """`python -m core studio cluster [--owner EMAIL]`: clusters with each face's photo path and box."""
-    from core.storage.studio_models import Photo
     from core.studio.owners import resolve_owner
 
     owner_id = resolve_owner(getattr(args, "owner", None))

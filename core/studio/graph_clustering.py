@@ -37,41 +37,35 @@ def knn_graph(vectors: np.ndarray, k: int, max_distance: float) -> Graph:
         return Graph(n, empty, empty, np.zeros(0, dtype=np.float32))
     kk = min(k, n - 1)
     squared = np.einsum("ij,ij->i", x, x)
+    half = squared / 2
     limit = np.float32(max_distance) ** 2
     block = max(1, min(n, _BLOCK_CELLS // n))
     rows, cols, dists = [], [], []
     for start in range(0, n, block):
         stop = min(n, start + block)
-        d2 = x[start:stop] @ x.T
-        d2 *= -2.0
-        d2 += squared[None, :]
-        d2 += squared[start:stop, None]
-        d2[np.arange(stop - start), np.arange(start, stop)] = np.inf  # not its own neighbour
-        r, c, d = _nearest_within(d2, kk, limit)
+        # q = x_i.x_j - |x_j|^2 / 2, so that d^2 = |x_i|^2 - 2 q: one pass after the product, not three
+        q = x[start:stop] @ x.T
+        q -= half[None, :]
+        q[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not its own neighbour
+        r, c = _nearest_within(q, kk, (squared[start:stop] - limit) / 2)
         rows.append(r + start)
         cols.append(c)
-        dists.append(np.sqrt(np.maximum(d, 0.0)))
+        dists.append(np.sqrt(np.maximum(squared[r + start] - 2 * q[r, c], 0.0)))
     r, c, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
     lo, hi = np.minimum(r, c), np.maximum(r, c)
     pairs, first = np.unique(lo * n + hi, return_index=True)  # one edge per pair, whichever side found it
     return Graph(n, (pairs // n).astype(np.int64), (pairs % n).astype(np.int64), d[first])
 
 
-def _nearest_within(d2: np.ndarray, k: int, limit: np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the (at most) `k` smallest entries at or under `limit`: a threshold pass first (most rows have
-    few faces that close, so no full sort), a partition only for the crowded rows."""
-    crowded = np.count_nonzero(d2 <= limit, axis=1) > k
-    sparse = np.flatnonzero(~crowded)
-    r, c = np.nonzero(d2[sparse] <= limit)
-    r = sparse[r]
-    out_r, out_c = [r], [c]
-    dense = np.flatnonzero(crowded)
-    if len(dense):
-        nearest = np.argpartition(d2[dense], k - 1, axis=1)[:, :k]
-        out_r.append(np.repeat(dense, k))
-        out_c.append(nearest.ravel())
-    r, c = np.concatenate(out_r), np.concatenate(out_c)
-    return r, c, d2[r, c]
+def _nearest_within(q: np.ndarray, k: int, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the (at most) `k` largest entries at or over the row's floor (the nearest faces within the
+    distance): one threshold pass, then a sort of the few candidates only, never a partition of whole rows."""
+    r, c = np.nonzero(q >= floor[:, None])
+    order = np.lexsort((-q[r, c], r))  # by row, nearest first
+    r, c = r[order], c[order]
+    first = np.searchsorted(r, r)  # where each candidate's row starts
+    keep = np.arange(len(r)) - first < k
+    return r[keep], c[keep]
 
 
 def chinese_whispers(graph: Graph, max_distance: float, iterations: int = 20, seed: int = 0) -> np.ndarray:
