@@ -106,7 +106,8 @@ def test_someone_elses_face_is_refused_on_the_profile(face_site: Path, faces_dir
     bob = _account("Bob", None, faces_dir)
     at = _shoot(open_app(bob.id, "pages/profile.py"), faces_dir, OBAMA)
     assert texts(at, "error") == [
-        "This face matches another account's enrolled face, so it cannot be added to yours. Nothing was saved."
+        "This face matches another account's enrolled face, so it cannot be added to yours. Nothing was saved. "
+        "If it is your face, an admin can clear the other account's face samples: ask one, then enrol again."
     ]
     assert enrolment_of(bob.id).count == 0
 
