@@ -314,10 +314,10 @@ def suggest_for_new_faces(owner_id: int, face_ids: list[int]) -> int:
             limit = verify_threshold(embedder)
             faces = [f for f in new if f.embedder == embedder]
             distances = np.linalg.norm(vectors_of(faces)[:, None, :] - centroids[None, :, :], axis=2)
-            rejected = set(session.execute(
+            rejected = {tuple(row) for row in session.execute(
                 select(FaceRejection.face_id, FaceRejection.person_id)
                 .where(FaceRejection.face_id.in_([f.id for f in faces]))
-            ).tuples())
+            )}
             for face, row in zip(faces, distances, strict=True):
                 for j in np.argsort(row).tolist():
                     if row[j] > limit:
