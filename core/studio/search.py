@@ -22,6 +22,7 @@ from core.faces.engine import get_engine
 from core.faces.errors import ImageError
 from core.faces.image_files import read_bytes
 from core.faces.images import load_image
+from core.faces.quality import MIN_SCORE
 from core.faces.types import Face as EngineFace
 from core.storage.database import session_scope
 from core.storage.studio_models import Album, Face, Person, album_photos
@@ -66,7 +67,8 @@ def _analyse(image: bytes) -> tuple[np.ndarray, list[EngineFace]]:
         rgb = load_image(image, formats=SAMPLE_FORMATS)
     except ImageError as exc:
         raise BadInput(str(exc)) from exc
-    faces = sorted(get_engine().analyse(rgb), key=lambda f: (f.detection.box[0], f.detection.box[1]))
+    faces = sorted((f for f in get_engine().analyse(rgb) if f.detection.score >= MIN_SCORE),  # as the importer
+                   key=lambda f: (f.detection.box[0], f.detection.box[1]))
     if not faces:
         raise BadInput("No face was found in the sample photo; use a photo where a face is clearly visible.")
     return rgb, faces
