@@ -1,4 +1,8 @@
-"""Switching WEBTUBE_EMBEDDER on an existing database never compares vectors of different models."""
+"""Switching WEBTUBE_EMBEDDER on an existing database never compares vectors of different models.
+
+Enrolment stores each face once per installed model, so a switch keeps enrolled people signing in at
+once; a face enrolled before that (one model only) is left out of sign-in and its owner told to re-enrol.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from core.accounts.users import UserInfo, register
 from core.config import get_settings
 from core.face_signin.decision import Phase
-from core.face_signin.enrolment import delete_face_data, enrol_photo, gallery
+from core.face_signin.enrolment import delete_face_data, enrol_photo, enrolment_of, gallery
 from core.face_signin.live import LiveSignIn
 from core.face_signin.stale_samples import stale_samples
 from core.faces.engine import get_engine
@@ -38,6 +43,18 @@ def _sign_in_with(faces_dir: Path, relative: str) -> Phase:
     return live.status().progress.phase
 
 
+def _legacy_sample(user_id: int, vector: np.ndarray, model: str) -> None:
+    """A sample as enrolment stored it before every installed model embedded each face: one model's row."""
+    with session_scope() as session:
+        session.add(FaceSample(user_id=user_id, embedding=np.asarray(vector, "<f4").tobytes(), embedder=model,
+                               dim=len(vector), created_at=utcnow()))
+
+
+def _models(user_id: int) -> list[str]:
+    with session_scope() as session:
+        return sorted(session.scalars(select(FaceSample.embedder).where(FaceSample.user_id == user_id)))
+
+
 @pytest.fixture
 def ann(site: Path, monkeypatch: pytest.MonkeyPatch) -> UserInfo:
     monkeypatch.setenv("WEBTUBE_LIVENESS", "false")
@@ -45,21 +62,36 @@ def ann(site: Path, monkeypatch: pytest.MonkeyPatch) -> UserInfo:
     return register("Ann", "ann@example.com", "a long enough password", "a long enough password")
 
 
-def test_dlib_samples_are_left_out_after_switching_to_sface(
+@pytest.mark.parametrize(("first", "then"), [("dlib", "sface"), ("sface", "dlib")])
+def test_a_face_enrolled_with_every_model_signs_in_at_once_after_a_switch(
+    ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, first: str, then: str
+) -> None:
+    _use(monkeypatch, first)
+    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    assert _models(ann.id) == ["dlib", "sface"]
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN
+
+    _use(monkeypatch, then)
+    assert get_engine().embedder.name == then
+    assert gallery().accounts == (ann.id,)
+    (stored,) = gallery().embeddings  # the row the other model made at enrolment: its own engine's vector
+    assert np.allclose(stored, get_engine().single_face(load_image(faces_dir / PHOTO)).embedding, atol=1e-5)
+    assert stale_samples(ann.id).message == ""
+    assert enrolment_of(ann.id).count == 1
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN
+
+
+def test_a_legacy_single_model_account_is_left_out_and_told_to_re_enrol(
     ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
-    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN  # the harness signs Ann in when models agree
-    assert stale_samples(ann.id).count == 0
+    photo = load_image(faces_dir / PHOTO)
+    _legacy_sample(ann.id, get_engine().single_face(photo).embedding, "dlib")
+    assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN
 
     _use(monkeypatch, "sface")
-    assert get_engine().embedder.name == "sface"
     # The attack: a row labelled dlib that holds exactly Ann's SFace vector. Both models give 128 values,
     # so only the model's name tells them apart; comparing across models would let this row sign Ann in.
-    sface_vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding.astype("<f4")
-    with session_scope() as session:
-        session.add(FaceSample(user_id=ann.id, embedding=sface_vector.tobytes(), embedder="dlib", dim=128,
-                               created_at=utcnow()))
+    _legacy_sample(ann.id, get_engine().single_face(photo).embedding, "dlib")
     assert gallery().accounts == ()
     assert _sign_in_with(faces_dir, PHOTO) is Phase.NOT_RECOGNISED
 
@@ -68,18 +100,23 @@ def test_dlib_samples_are_left_out_after_switching_to_sface(
     assert "2 of your face samples were made by another face model (dlib)" in stale.message
     assert "delete your face data below and enrol again" in stale.message
 
-    delete_face_data(ann.id)
+    # Enrolling one more face now stores it for both models: one of her three faces is usable, two are not.
+    enrol_photo(ann.id, (faces_dir / "people/obama/obama_1.jpg").read_bytes(), keep_image=False)
+    assert (stale_samples(ann.id).count, enrolment_of(ann.id).count) == (2, 3)
+
+    assert delete_face_data(ann.id) == 3
+    assert _models(ann.id) == []
     enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
     assert stale_samples(ann.id).message == ""
     assert _sign_in_with(faces_dir, PHOTO) is Phase.SIGNED_IN
 
 
-def test_switching_back_ignores_the_newer_models_samples(
+def test_switching_back_ignores_the_newer_models_legacy_samples(
     ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _use(monkeypatch, "sface")
-    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
-    (vector,) = gallery().embeddings
+    vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding
+    _legacy_sample(ann.id, vector, "sface")
     _use(monkeypatch, "dlib")
     assert gallery().accounts == ()
     assert stale_samples(ann.id).models == ("sface",)
@@ -88,9 +125,11 @@ def test_switching_back_ignores_the_newer_models_samples(
     assert _sign_in_with(faces_dir, PHOTO) is Phase.NOT_RECOGNISED
 
 
-def test_profile_tells_the_person_to_re_enrol(ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_tells_the_legacy_account_to_re_enrol(
+    ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("streamlit_webrtc.component.get_this_session_info", lambda: None)
-    enrol_photo(ann.id, (faces_dir / PHOTO).read_bytes(), keep_image=False)
+    _legacy_sample(ann.id, get_engine().single_face(load_image(faces_dir / PHOTO)).embedding, "dlib")
     at = open_app(ann.id, "pages/profile.py")
     assert not texts(at, "warning")
     captions = texts(at, "caption")

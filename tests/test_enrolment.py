@@ -46,15 +46,24 @@ def _rows(user_id: int) -> list[FaceSample]:
         return list(session.scalars(select(FaceSample).where(FaceSample.user_id == user_id)))
 
 
-def test_enrol_stores_the_embedding_and_no_image_unless_asked(site: Path, faces_dir: Path) -> None:
+def test_enrol_stores_one_row_per_installed_model_and_no_image_unless_asked(
+    site: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dlib is configured and SFace's weights package is installed (FaceNet's file is not): one face, two rows,
+    each holding exactly what that model's own engine gives for the photo."""
     ann = _account("Ann")
     enrolled = enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
     assert enrolled.count == 1 and enrolled.samples[0].image is None
-    (row,) = _rows(ann.id)
-    assert (row.embedder, row.dim, row.image_path) == ("dlib", 128, None)
-    stored = np.frombuffer(row.embedding, dtype="<f4")
-    direct = get_engine().single_face(load_image(faces_dir / "people/obama/obama_2.jpg")).embedding
-    assert np.allclose(stored, direct, atol=1e-6)
+    rows = {row.embedder: row for row in _rows(ann.id)}
+    assert sorted(rows) == ["dlib", "sface"]
+    first = rows["dlib"].created_at
+    assert all((row.dim, row.image_path, row.created_at) == (128, None, first) for row in rows.values())
+    photo = load_image(faces_dir / "people/obama/obama_2.jpg")
+    for model in ("dlib", "sface"):
+        monkeypatch.setenv("WEBTUBE_EMBEDDER", model)
+        get_settings.cache_clear()
+        direct = get_engine().single_face(photo).embedding
+        assert np.allclose(np.frombuffer(rows[model].embedding, dtype="<f4"), direct, atol=1e-5), model
     assert not (site / FACE_DIR).exists()
 
 
@@ -115,7 +124,7 @@ def test_a_face_closer_to_another_account_than_to_ones_own_is_refused(site: Path
     enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False)
     with pytest.raises(EnrolmentRefused):
         enrol_photo(bob.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=False)
-    assert len(_rows(bob.id)) == 1
+    assert len(_rows(bob.id)) == 2  # his one face, in both models
 
 
 def test_a_batch_is_enrolled_whole_or_not_at_all(site: Path, faces_dir: Path) -> None:
@@ -162,7 +171,8 @@ def test_delete_my_face_data_removes_rows_images_and_gallery_entries(site: Path,
     enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_1.jpg"), keep_image=True)
     enrol_photo(ann.id, _photo(faces_dir, "people/obama/obama_2.jpg"), keep_image=True)
     enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=True)
-    assert delete_face_data(ann.id) == 2
+    assert sorted(row.embedder for row in _rows(ann.id)) == ["dlib", "dlib", "sface", "sface"]
+    assert delete_face_data(ann.id) == 2  # two faces, each with a row of every model: all four rows go
     assert _rows(ann.id) == [] and enrolment_of(ann.id).count == 0
     assert not (site / FACE_DIR / str(ann.id)).exists()
     assert list((site / FACE_DIR).iterdir()) == [site / FACE_DIR / str(bob.id)]
@@ -185,7 +195,7 @@ def test_a_failed_delete_leaves_rows_and_images_as_they_were(
     with pytest.raises(RuntimeError, match="disk full"):
         delete_face_data(ann.id)
     monkeypatch.undo()
-    assert len(_rows(ann.id)) == 1
+    assert len(_rows(ann.id)) == 2  # the face's dlib and SFace rows
     assert image is not None and image.is_file()
     assert sorted(p.name for p in (site / FACE_DIR).iterdir()) == [str(ann.id)]
 
@@ -205,12 +215,13 @@ def test_deleted_face_data_is_left_neither_in_the_wal_nor_in_the_database_file(s
     rgb = load_image(faces_dir / "people/obama/obama_1.jpg")
     enrol(ann.id, [candidate(rgb, get_engine().single_face(rgb))] * MAX_SAMPLES, keep_images=False)
     enrol_photo(bob.id, _photo(faces_dir, "people/biden/biden_1.jpg"), keep_image=False)
-    ann_row, (bob_row,) = _rows(ann.id)[0], _rows(bob.id)
-    assert ann_row.embedding in _raw_database_bytes(site)  # the search itself works
+    ann_rows, bob_rows = _rows(ann.id), _rows(bob.id)
+    assert {row.embedder for row in ann_rows} == {"dlib", "sface"}
+    assert all(row.embedding in _raw_database_bytes(site) for row in ann_rows)  # the search itself works
     assert delete_face_data(ann.id) == MAX_SAMPLES
     raw = _raw_database_bytes(site)
-    assert ann_row.embedding not in raw
-    assert bob_row.embedding in raw  # only the deleted account's face is gone
+    assert not any(row.embedding in raw for row in ann_rows)  # every model's vector of her face is gone
+    assert all(row.embedding in raw for row in bob_rows)  # only the deleted account's face is gone
     wal = site / "webtube.sqlite3-wal"
     assert not wal.exists() or wal.stat().st_size == 0
     with get_database().connect() as connection:  # set by the app, whatever SQLite's build defaults to

@@ -13,6 +13,10 @@ other account's samples (`python -m core users clear-face EMAIL`); the server lo
 Deleting face data also empties SQLite's write-ahead log (`purge_deleted`), so the embeddings do
 not stay readable in the `-wal` file until the next checkpoint.
 
+Every sample is stored once per installed face model (`core.faces.all_embedders`), each row
+labelled with its model, so switching WEBTUBE_EMBEDDER keeps enrolled people able to sign in;
+only the configured model's rows are ever compared.
+
 There is no separate face index yet: sign-in reads the gallery from the database at the start of
 each attempt, so deleting the rows is deleting the index entries.
 """
@@ -32,12 +36,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts.users import UnknownUser, normalize_email
 from core.config import get_settings
-from core.faces.engine import get_engine
+from core.faces.all_embedders import embeddings_by_model
+from core.faces.engine import FaceEngine, get_engine
 from core.faces.errors import FaceError, ImageTooLarge, PoorQualityFace
 from core.faces.images import load_image
 from core.faces.matching import distances
@@ -60,9 +65,9 @@ class EnrolmentRefused(FaceError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A good face ready to enrol: its embedding and a small crop for the opt-in snapshot."""
+    """A good face ready to enrol: its vector from every installed model and a small crop for the opt-in snapshot."""
 
-    embedding: np.ndarray
+    embeddings: dict[str, np.ndarray]  # model name -> vector, the model that judged the face first
     snapshot: np.ndarray  # RGB, SNAPSHOT_SIDE square
 
 
@@ -108,11 +113,13 @@ def face_crop(rgb: np.ndarray, box: tuple[float, float, float, float], side: int
     return np.asarray(crop.resize((side, side), Image.Resampling.LANCZOS))
 
 
-def candidate(rgb: np.ndarray, face: Face) -> Candidate:
-    """The engine's face as an enrolment candidate; refused unless it passed the quality verdict."""
+def candidate(rgb: np.ndarray, face: Face, engine: FaceEngine | None = None) -> Candidate:
+    """The engine's face as an enrolment candidate, embedded by every installed model; refused unless it
+    passed the quality verdict."""
     if not face.quality.ok or face.embedding is None:
         raise PoorQualityFace(f"The face is not good enough: {face.quality.message}.")
-    return Candidate(embedding=face.embedding.astype(np.float32), snapshot=face_crop(rgb, face.detection.box))
+    vectors = embeddings_by_model(engine or get_engine(), rgb, face)
+    return Candidate(vectors, face_crop(rgb, face.detection.box))
 
 
 def _vector(sample: FaceSample) -> np.ndarray:
@@ -121,6 +128,29 @@ def _vector(sample: FaceSample) -> np.ndarray:
 
 def _current_samples(session: Session, embedder: str, dim: int) -> list[FaceSample]:
     return list(session.scalars(select(FaceSample).where(FaceSample.embedder == embedder, FaceSample.dim == dim)))
+
+
+def rows_per_model(session: Session, user_id: int) -> dict[tuple[str, int], int]:
+    """How many sample rows the account holds for each model (name, dim)."""
+    rows = session.execute(
+        select(FaceSample.embedder, FaceSample.dim, func.count())
+        .where(FaceSample.user_id == user_id)
+        .group_by(FaceSample.embedder, FaceSample.dim)
+    ).all()
+    return {(name, dim): count for name, dim, count in rows}
+
+
+def _listed_model(session: Session, user_id: int) -> tuple[str, int] | None:
+    """The model whose rows stand for the account's enrolled faces, one row a face.
+
+    Each face gets one row per model installed when it was enrolled, so the model with the most rows
+    has a row for every face; on a tie the configured model's rows are listed.
+    """
+    counts = rows_per_model(session, user_id)
+    if not counts:
+        return None
+    embedder = get_engine().embedder
+    return max(counts, key=lambda model: (counts[model], model == (embedder.name, embedder.dim)))
 
 
 def _gallery_of(samples: Sequence[FaceSample], dim: int) -> Gallery:
@@ -166,7 +196,8 @@ def _save_snapshot(user_id: int, snapshot: np.ndarray) -> str:
 
 
 def enrol(user_id: int, candidates: Sequence[Candidate], keep_images: bool) -> Enrolment:
-    """Store every candidate for `user_id`, or none of them (with the reason) if one is refused."""
+    """Store every candidate for `user_id` (one row per model that embedded it), or none of them (with the
+    reason) if one is refused; the ownership check compares the configured model's vectors only."""
     if not candidates:
         raise EnrolmentRefused("No face to enrol.")
     engine = get_engine()
@@ -183,21 +214,27 @@ def enrol(user_id: int, candidates: Sequence[Candidate], keep_images: bool) -> E
             others = _gallery_of([s for s in samples if s.user_id != user_id], embedder.dim)
             now = utcnow()
             for item in candidates:
-                vector = np.asarray(item.embedding, dtype="<f4")
+                if embedder.name not in item.embeddings:
+                    raise EnrolmentRefused(
+                        f"These samples were taken before the site switched to the {embedder.name} face model; "
+                        "take them again. Nothing was saved."
+                    )
+                vector = np.asarray(item.embeddings[embedder.name], dtype="<f4")
                 _check_owner(user_id, vector, own, others, engine.verify_threshold)
                 own.append(vector)
                 image_path = _save_snapshot(user_id, item.snapshot) if keep_images else None
                 if image_path:
                     written.append(image_path)
-                session.add(
+                session.add_all(
                     FaceSample(
                         user_id=user_id,
-                        embedding=vector.tobytes(),
-                        embedder=embedder.name,
-                        dim=embedder.dim,
+                        embedding=np.asarray(model_vector, dtype="<f4").tobytes(),
+                        embedder=model,
+                        dim=len(model_vector),
                         image_path=image_path,
                         created_at=now,
                     )
+                    for model, model_vector in item.embeddings.items()
                 )
     except BaseException:
         for relative in written:
@@ -220,12 +257,13 @@ def enrol_photo(user_id: int, data: bytes, keep_image: bool) -> Enrolment:
 
 
 def enrolment_of(user_id: int) -> Enrolment:
-    """The account's samples, newest first, with the snapshot files that are kept."""
+    """The account's enrolled faces (one row each, see `_listed_model`), newest first, with the kept snapshots."""
     data_dir = get_settings().data_dir
     with session_scope() as session:
-        rows = session.execute(
+        model = _listed_model(session, user_id)
+        rows = [] if model is None else session.execute(
             select(FaceSample.id, FaceSample.created_at, FaceSample.image_path)
-            .where(FaceSample.user_id == user_id)
+            .where(FaceSample.user_id == user_id, FaceSample.embedder == model[0], FaceSample.dim == model[1])
             .order_by(FaceSample.created_at.desc(), FaceSample.id.desc())
         ).all()
     samples = []
@@ -236,7 +274,7 @@ def enrolment_of(user_id: int) -> Enrolment:
 
 
 def delete_face_data(user_id: int) -> int:
-    """Delete every sample and kept image of the account at once; returns how many samples went.
+    """Delete every sample of every model and kept image of the account at once; returns how many faces went.
 
     The images' folder is moved aside inside the transaction and moved back if the transaction
     fails, so rows and files never disagree; it is removed for good after the commit.
@@ -247,7 +285,9 @@ def delete_face_data(user_id: int) -> int:
     moved = False
     try:
         with session_scope() as session:
-            count = session.execute(delete(FaceSample).where(FaceSample.user_id == user_id)).rowcount
+            model = _listed_model(session, user_id)
+            count = rows_per_model(session, user_id)[model] if model else 0
+            session.execute(delete(FaceSample).where(FaceSample.user_id == user_id))
             if folder.is_dir():
                 os.replace(folder, aside)
                 moved = True
@@ -263,7 +303,7 @@ def delete_face_data(user_id: int) -> int:
 
 def clear_face_data(email: str) -> int:
     """An admin's way to free a face enrolled by the wrong account: delete every sample (and kept image)
-    of the account with `email`; returns how many samples went."""
+    of the account with `email`; returns how many faces went."""
     address = normalize_email(email)
     with session_scope() as session:
         user_id = session.scalar(select(User.id).where(User.email == address))

@@ -87,7 +87,7 @@ class SampleCollector:
             if len(self._samples) >= MAX_SAMPLES:
                 return Overlay(boxes, f"{MAX_SAMPLES} samples: save them", GREEN)
             if all(max(abs(pose[0] - p[0]), abs(pose[1] - p[1])) >= MIN_POSE_CHANGE for _, p in self._samples):
-                self._samples.append((candidate(rgb, face), pose))
+                self._samples.append((candidate(rgb, face, self.engine), pose))
             count = len(self._samples)
             self._hint = (
                 f"{count} samples taken: save them below."

@@ -1,27 +1,28 @@
-"""Face samples another face model made: never compared, and reported to their owner with a way out.
+"""Face samples the configured face model has no vector for: reported to their owner with a way out.
 
 Distances from different models mean nothing to each other (dlib's and SFace's vectors are both
 128-D, so the length cannot tell them apart: the model's name does). Sign-in and enrolment read
-only samples of the configured embedder (`enrolment.gallery`); when WEBTUBE_EMBEDDER changes, the
-older samples stay in the database unused, and this tells the person so, with the fix: delete the
-face data and enrol again. Sign-in samples keep no photo unless the person opted in, so there is
-nothing to re-embed them from.
+only samples of the configured embedder (`enrolment.gallery`). Enrolment stores each face once per
+installed model, so after WEBTUBE_EMBEDDER changes those faces still sign in; faces enrolled before
+that (or while the new model was not installed) have rows of other models only. Rows carry no link
+between one face's models, but each enrolment adds one row to every installed model, so the faces
+the configured model lacks are counted as how many more rows another model holds. Sign-in samples
+keep no photo unless the person opted in, so there is nothing to re-embed them from: the person is
+told to delete the face data and enrol again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
-
+from core.face_signin.enrolment import rows_per_model
 from core.faces.engine import get_engine
 from core.storage.database import session_scope
-from core.storage.models import FaceSample
 
 
 @dataclass(frozen=True)
 class StaleSamples:
-    """How many of an account's samples the configured model cannot use, and which models made them."""
+    """How many of an account's faces the configured model cannot use, and which models made them."""
 
     count: int
     models: tuple[str, ...]
@@ -40,14 +41,11 @@ class StaleSamples:
 
 
 def stale_samples(user_id: int) -> StaleSamples:
-    """The account's samples whose model (name and size) differs from the configured embedder's."""
+    """The account's faces with rows of another model (name and size) but none of the configured embedder's."""
     embedder = get_engine().embedder
-    other = or_(FaceSample.embedder != embedder.name, FaceSample.dim != embedder.dim)
+    current = (embedder.name, embedder.dim)
     with session_scope() as session:
-        rows = session.execute(
-            select(FaceSample.embedder, func.count())
-            .where(FaceSample.user_id == user_id, other)
-            .group_by(FaceSample.embedder)
-            .order_by(FaceSample.embedder)
-        ).all()
-    return StaleSamples(sum(count for _, count in rows), tuple(name for name, _ in rows), embedder.name)
+        counts = rows_per_model(session, user_id)
+    usable = counts.get(current, 0)
+    surplus = {model: count - usable for model, count in counts.items() if model != current and count > usable}
+    return StaleSamples(max(surplus.values(), default=0), tuple(sorted({name for name, _ in surplus})), embedder.name)
