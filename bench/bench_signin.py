@@ -192,7 +192,6 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
 def bench_false_accepts() -> dict:
     """Every different-person pair at the sign-in threshold, and 1:N leave-one-out with the margin."""
     engine = get_engine()
-    settings = get_settings()
     photos = sorted(p for p in (FACES / "people").glob("*/*") if p.suffix.lower() in {".jpg", ".png"})
     people = [p.parent.name for p in photos]
     vectors = [engine.largest_good_face(load_image(p))[0].embedding for p in photos]
@@ -210,7 +209,7 @@ def bench_false_accepts() -> dict:
             np.stack([vectors[k] for k in rest]),
             [people[k] for k in rest],
             engine.signin_threshold,
-            settings.signin_margin,
+            engine.signin_margin,
         )
         key = "unknown" if found.label is None else "right" if found.label == people[i] else "wrong"
         outcome[key] += 1
@@ -221,7 +220,7 @@ def bench_false_accepts() -> dict:
         "photos": len(photos),
         "people": len(set(people)),
         "signin_threshold": threshold,
-        "signin_margin": settings.signin_margin,
+        "signin_margin": engine.signin_margin,
         "impostor_pairs": len(impostor),
         "impostor_pairs_accepted": sum(d <= threshold for d in impostor),
         "smallest_impostor_distance": round(min(impostor), 3),
@@ -256,7 +255,7 @@ def bench_video_genuine() -> dict:
     genuine = [float(distances(f.embedding, own).min()) for f in second]
     impostor = [float(distances(g, own).min()) for g in gallery[len(enrolled) :]]
     matrix = np.stack(gallery)
-    threshold, margin = engine.signin_threshold, settings.signin_margin
+    threshold, margin = engine.signin_threshold, engine.signin_margin
     p = float(np.mean([identify(f.embedding, matrix, labels, threshold, margin).label == "lin" for f in second]))
     k, n = settings.signin_votes, settings.signin_window
     k_of_n = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))

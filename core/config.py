@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     verify_threshold: float | None = Field(None, gt=0)
     signin_threshold: float | None = Field(None, gt=0)
-    signin_margin: float = Field(0.08, ge=0)
+    signin_margin: float | None = Field(None, ge=0)  # None: the embedder's calibrated margin
     signin_window: int = Field(8, gt=0)
     signin_votes: int = Field(5, gt=0)
     liveness: bool = True

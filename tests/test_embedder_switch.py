@@ -140,3 +140,23 @@ def test_profile_tells_the_legacy_account_to_re_enrol(
     assert warning.startswith("Your face sample was made by another face model (dlib)")
     assert "delete your face data below and enrol again" in warning
     assert any(c.startswith("Face sign-in threshold 1.00 (sface model).") for c in texts(at, "caption"))
+
+
+@pytest.mark.parametrize(("override", "expected"), [(None, Phase.NOT_RECOGNISED), ("0.05", Phase.SIGNED_IN)])
+def test_the_runner_up_margin_is_the_models_own(
+    ann: UserInfo, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, override: str | None, expected: Phase
+) -> None:
+    """The attack: a lookalike account 0.10 from Ann's face in SFace's units, about half that in dlib's.
+    dlib's margin of 0.08 would let every frame vote for Ann; SFace's own margin (0.15) votes for nobody,
+    and WEBTUBE_SIGNIN_MARGIN still overrides it."""
+    if override is not None:
+        monkeypatch.setenv("WEBTUBE_SIGNIN_MARGIN", override)
+    _use(monkeypatch, "sface")
+    assert get_engine().signin_margin == (0.15 if override is None else 0.05)
+    bob = register("Bob", "bob@example.com", "a long enough password", "a long enough password")
+    vector = get_engine().single_face(load_image(faces_dir / PHOTO)).embedding.astype(np.float64)
+    aside = np.roll(vector, 1) - vector * float(np.dot(np.roll(vector, 1), vector) / np.dot(vector, vector))
+    lookalike = vector + 0.10 * aside / np.linalg.norm(aside)
+    _legacy_sample(ann.id, vector, "sface")
+    _legacy_sample(bob.id, lookalike, "sface")
+    assert _sign_in_with(faces_dir, PHOTO) is expected

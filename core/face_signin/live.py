@@ -110,7 +110,7 @@ class LiveSignIn:
                 faces_gallery.embeddings,
                 faces_gallery.accounts,
                 self.engine.signin_threshold,
-                self.settings.signin_margin,
+                self.engine.signin_margin,
             )
             frame = FrameResult(
                 arrived,

@@ -41,6 +41,7 @@ class FaceEngine:
         calibrated = CALIBRATED[settings.embedder]
         self.verify_threshold = settings.verify_threshold or calibrated.verify
         self.signin_threshold = settings.signin_threshold or calibrated.signin
+        self.signin_margin = calibrated.margin if settings.signin_margin is None else settings.signin_margin
 
     @property
     def embedder(self) -> Embedder:
