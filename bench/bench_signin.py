@@ -12,6 +12,10 @@ Run: `.venv/bin/python -m bench.bench_signin [--seconds S] [--no-browser]`; prin
   (preview; Chromium and the server share this machine's cores).
 - false accepts: every photo in tests/data/faces/people, every different-person pair at the
   sign-in threshold, and 1:N leave-one-out identification with the sign-in margin.
+- liveness: the live sign-in over the real head turn in the clip (as filmed and mirrored) at
+  several analysis rates and phases, and over the photo attacks (a photo alternating with its
+  mirror image, slideshows of poses, a still photo): how many signed in; `--only-liveness` runs
+  just this part.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -154,6 +159,7 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
     from tests.support.app_server import launch_chromium, run_app_server
+    from tests.support.face_app import open_sign_in
     from tests.support.webrtc_driver import start_camera
 
     camera = still_y4m(CAMERA, data_dir / "camera.y4m", seconds=4, fps=30)
@@ -175,7 +181,7 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
     with run_app_server(data_dir, env=env) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright, [*args, f"--use-file-for-fake-video-capture={camera}"])
         page = browser.new_page()
-        page.goto(f"{server.url}/sign_in")
+        open_sign_in(page, server)
         start_camera(page)
         page.get_by_text("Recognised, now turn your head to your").wait_for(timeout=90_000)
         iframe = next(f for f in page.frames if f.url and "streamlit_webrtc" in f.url)
@@ -268,14 +274,75 @@ def bench_video_genuine() -> dict:
     }
 
 
+def _liveness_attempts(live, sequences: list, every_s: float, offsets: list[float]) -> dict:
+    """Run each frame sequence through `live` at one analysis rate and each phase; count the outcomes."""
+    from tests.support.frame_sequences import analysed
+
+    outcomes: Counter[str] = Counter()
+    for frames in sequences:
+        for offset in offsets:
+            live.start()
+            start = time.monotonic()
+            for at, rgb in analysed(frames, every_s, offset):
+                live.process(rgb, start + at)
+            outcomes[live.status().progress.phase.value] += 1
+    return dict(outcomes)
+
+
+def bench_liveness() -> dict:
+    """The real head turn must pass and the photo attacks must not, at the rates the live path reaches."""
+    from core.accounts.users import register
+    from core.face_signin.enrolment import candidate, enrol
+    from core.face_signin.live import LiveSignIn
+    from core.faces.liveness import Move
+    from tests.support.frame_sequences import CachedEngine, clip_frames, mirrored, photo, show
+
+    os.environ.update(WEBTUBE_LIVENESS="true", WEBTUBE_LIVENESS_TIMEOUT_S="4", WEBTUBE_LOGIN_MAX_FAILURES="1000")
+    get_settings.cache_clear()
+    engine = CachedEngine(get_engine())
+    report: dict = {"genuine_clip": {}}
+    offsets = [0.0, 0.03, 0.05]
+    for mirror in (False, True):
+        frames = clip_frames(FACES, mirror=mirror)
+        name = "lin_mirrored" if mirror else "lin"
+        user = register(name, f"{name}@example.com", "a long enough password", "a long enough password")
+        enrolment = [rgb for at, rgb in frames if 2.8 <= at <= 3.2][::5]
+        enrol(user.id, [candidate(rgb, engine.single_face(rgb)) for rgb in enrolment], keep_images=False)
+        side = Move.LEFT if mirror else Move.RIGHT
+        live = LiveSignIn(engine=engine, choose_moves=lambda count, side=side: (side, Move.CENTRE, side))
+        report["genuine_clip"][name] = {
+            f"{1 / every:.1f}_fps": _liveness_attempts(live, [frames], every, offsets)
+            for every in (0.067, 0.1, 0.133, 0.2)
+        }
+    pictures = {name: photo(FACES, f"people/obama/{name}.jpg") for name in ("obama_1", "obama_2", "obama_4")}
+    flips = [show([(pictures[n], 1.5), (mirrored(pictures[n]), 1.5)] * 6) for n in ("obama_2", "obama_4")]
+    slides = [
+        show([(pictures[n], s) for n, s in [("obama_2", 2.0), ("obama_4", 1.5), ("obama_1", 4.0), ("obama_2", 3.0)]]),
+        show([(pictures[n], s) for n, s in [("obama_4", 3.0), ("obama_2", 4.0), ("obama_1", 1.5), ("obama_4", 2.0)]]),
+    ]
+    still = [show([(pictures["obama_2"], 6.0)])]
+    live = LiveSignIn(engine=engine)
+    phases = [0.0, 0.19, 0.38, 0.57]
+    report["attacks_on_ann_at_10_fps"] = {
+        "photo_and_its_mirror_every_1.5s": _liveness_attempts(live, flips, 0.1, phases),
+        "slideshow_of_poses": _liveness_attempts(live, slides, 0.1, phases),
+        "still_photo": _liveness_attempts(live, still, 0.1, [0.0]),
+    }
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--only-liveness", action="store_true")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-signin-") as folder:
         data_dir = Path(folder)
         _use_fresh_site(data_dir, liveness_timeout_s=options.seconds + 60)
+        if options.only_liveness:
+            print(json.dumps({"liveness": bench_liveness()}, indent=2))
+            return
         load_before = os.getloadavg()[0]
         report = {
             "machine": {"cpus": os.cpu_count(), "load_1min_before": round(load_before, 2)},
@@ -287,6 +354,7 @@ def main() -> None:
         report["time_to_sign_in_liveness_off"] = bench_time_to_sign_in()
         report["false_accepts"] = bench_false_accepts()
         report["video_genuine"] = bench_video_genuine()
+        report["liveness"] = bench_liveness()
     print(json.dumps(report, indent=2))
 
 

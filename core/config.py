@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     signin_votes: int = Field(5, gt=0)
     liveness: bool = True
     liveness_timeout_s: float = Field(8.0, gt=0)
+    liveness_moves: int = Field(3, ge=2, le=6)
+    liveness_max_yaw_speed: float = Field(2.5, gt=0)
+    liveness_max_landmark_speed: float = Field(2.0, gt=0)
+    liveness_min_box_overlap: float = Field(0.2, ge=0, lt=1)
+    liveness_max_gap_s: float = Field(1.0, gt=0)
     allow_private_urls: bool = False
     download_max_mb: int = Field(500, ge=0)
     download_timeout_s: float = Field(1800, gt=0)  # overall time limit of one fetch (probe or download)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.support.app_server import AppServer, launch_chromium
-from tests.support.face_app import enrolled_app
+from tests.support.face_app import enrolled_app, open_sign_in
 from tests.support.fake_camera import still_y4m
 from tests.support.webrtc_driver import start_camera
 
@@ -43,8 +43,7 @@ def test_an_enrolled_person_signs_in_with_their_face(face_app: AppServer, tmp_pa
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, _browser_args(camera))
         page = browser.new_page()
-        page.goto(f"{face_app.url}/sign_in")
-        expect(page.get_by_text("Sign in with your face")).to_be_visible(timeout=30_000)
+        open_sign_in(page, face_app)
         start_camera(page)
         expect(page.get_by_text("Welcome back, Ann.")).to_be_visible(timeout=DECISION_MS)
         expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as Ann")
@@ -56,7 +55,7 @@ def test_a_different_person_is_not_signed_in(face_app: AppServer, tmp_path: Path
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, _browser_args(camera))
         page = browser.new_page()
-        page.goto(f"{face_app.url}/sign_in")
+        open_sign_in(page, face_app)
         start_camera(page)
         not_recognised = page.get_by_text("Not recognised. Sign in with your password, or try again.")
         expect(not_recognised).to_be_visible(timeout=DECISION_MS)

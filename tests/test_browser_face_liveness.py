@@ -1,6 +1,9 @@
-"""Liveness in headless Chromium: a still photo of an enrolled person, held to the camera, fails the head turn.
+"""Liveness in headless Chromium: photos of an enrolled person held to the camera never sign in.
 
-Its own module because liveness is a server setting (on here, off in test_browser_face.py).
+A still photo, a slideshow of his photos in different poses, and a photo alternating with its
+mirror image: each attempt fails and is counted against the account, like a wrong password.
+Its own module because liveness is a server setting (on here, off in test_browser_face.py);
+one server for the three cameras, so the failures add up on one account.
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ from sqlalchemy import func, select
 from core.storage.database import session_scope
 from core.storage.models import LoginFailure
 from tests.support.app_server import AppServer, launch_chromium
-from tests.support.face_app import enrolled_app, settings_for
-from tests.support.fake_camera import still_y4m
+from tests.support.face_app import enrolled_app, open_sign_in, settings_for
+from tests.support.fake_camera import slideshow_y4m, still_y4m, webcam_frame
+from tests.support.frame_sequences import mirrored
 from tests.support.webrtc_driver import start_camera
 
 pytestmark = pytest.mark.browser
 DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs
+FAILED = re.compile(
+    r"The head (turn was not seen in time|moves were not continuous: .*)\. Try again, or sign in with your password\."
+)
 
 
 @pytest.fixture(scope="module")
 def liveness_app(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[AppServer]:
-    """The app with liveness on and a 4-second head turn; Ann (Obama) has an enrolled face."""
+    """The app with liveness on and 4 seconds a move; Ann (Obama) has an enrolled face."""
     data_dir = tmp_path_factory.mktemp("liveness-app")
-    env = {"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": "4"}
+    env = {"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": "4", "WEBTUBE_LOGIN_MAX_FAILURES": "10"}
     with enrolled_app(data_dir, faces_dir, {"Ann": "people/obama/obama_1.jpg"}, env=env) as server:
         yield server
 
@@ -39,18 +46,38 @@ def _failures(data_dir: Path) -> int:
     return int(count or 0)
 
 
-def test_a_still_photo_fails_the_head_turn(liveness_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
-    camera = still_y4m(faces_dir / "people/obama/obama_2.jpg", tmp_path / "photo.y4m")
+def _refused(server: AppServer, camera: Path) -> str:
+    """Sign in with `camera` as the webcam: recognised, then refused at the head moves; returns the refusal."""
+    before = _failures(server.data_dir)
     args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, [*args, f"--use-file-for-fake-video-capture={camera}"])
         page = browser.new_page()
-        page.goto(f"{liveness_app.url}/sign_in")
+        open_sign_in(page, server)
         start_camera(page)
-        challenge = page.get_by_text(re.compile(r"Recognised, now turn your head to your (left|right)"))
-        expect(challenge).to_be_visible(timeout=DECISION_MS)
-        failed = page.get_by_text("The head turn was not seen in time. Try again, or sign in with your password.")
+        failed = page.get_by_text(FAILED)  # only a recognised face gets a head-move challenge to fail
         expect(failed).to_be_visible(timeout=DECISION_MS)
+        message = failed.inner_text()
         expect(page.get_by_text("Not signed in")).to_be_visible()
         browser.close()
-    assert _failures(liveness_app.data_dir) == 1  # counted against Ann's email, like a wrong password
+    assert _failures(server.data_dir) == before + 1  # counted against Ann's email, like a wrong password
+    return message
+
+
+def test_a_still_photo_fails_the_head_moves(liveness_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
+    camera = still_y4m(faces_dir / "people/obama/obama_2.jpg", tmp_path / "photo.y4m")
+    assert "not seen in time" in _refused(liveness_app, camera)
+
+
+def test_a_slideshow_of_poses_fails(liveness_app: AppServer, tmp_path: Path, faces_dir: Path) -> None:
+    poses = [("obama_2", 2.0), ("obama_4", 1.5), ("obama_1", 3.0), ("obama_4", 2.5)]  # each under a move's 4 s
+    pictures = [(webcam_frame(faces_dir / f"people/obama/{name}.jpg"), seconds) for name, seconds in poses]
+    assert "not continuous" in _refused(liveness_app, slideshow_y4m(pictures, tmp_path / "slides.y4m"))
+
+
+def test_a_photo_alternating_with_its_mirror_image_fails(
+    liveness_app: AppServer, tmp_path: Path, faces_dir: Path
+) -> None:
+    picture = webcam_frame(faces_dir / "people/obama/obama_2.jpg")
+    camera = slideshow_y4m([(picture, 1.5), (mirrored(picture), 1.5)] * 2, tmp_path / "mirror.y4m")
+    assert "not continuous" in _refused(liveness_app, camera)

@@ -1,13 +1,15 @@
 """Face sign-in decisions from per-frame results: K-of-N votes, then an optional head-turn challenge.
 
-Pure logic, no engine and no database: the live sign-in (`core/face_live_signin.py`) reduces each
-frame to a `FrameResult` and feeds it here, and tests feed hand-made sequences.
+Pure logic, no engine and no database: the live sign-in (`core/face_signin/live.py`) reduces each
+frame to a `FrameResult` and feeds it here, and tests feed hand-made sequences or real frames.
 
 One attempt: only frames whose main face passes the quality verdict vote. Each vote is the
 account `identify` returned under the sign-in threshold and margin, or None (unknown). As soon
 as one account holds K of the last N votes it is recognised; if N votes came in and none did,
 the attempt ends "not recognised", so an unknown face never drifts into someone's account.
-With liveness on, the recognised face must then pass a head-turn challenge before the deadline.
+With liveness on, the recognised face must then do a random sequence of head moves, followed
+frame by frame from the last recognising frame (`core/faces/liveness.py`); a cut, a jump, a lost
+face or a second face fails the attempt at once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from core.faces.liveness import ChallengeState, Direction, HeadTurnChallenge, random_direction
+from core.faces.face_track import Sighting, TrackBounds
+from core.faces.liveness import ChallengeState, HeadMoveChallenge, Move, random_moves
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,7 @@ class FrameResult:
     hint: str = ""  # what to fix when there is no good face
     account: int | None = None  # identified under the sign-in threshold and margin; None is unknown
     distance: float = math.inf
-    yaw: float | None = None  # the main face's yaw, whatever its quality (the challenge turns the head)
-    embedding: np.ndarray | None = None  # the main face's embedding, whatever its quality
+    sighting: Sighting | None = None  # the main face, whatever its quality (the challenge turns the head)
 
 
 class Phase(StrEnum):
@@ -58,12 +60,15 @@ class Rules:
     votes: int  # K
     window: int  # N
     liveness: bool
-    liveness_timeout_s: float
-    same_face_threshold: float  # challenge frames must be this close to the recognised face
+    liveness_timeout_s: float  # for each move of the challenge
+    track: TrackBounds  # how the face is followed through the challenge
+    moves: int = 3  # moves in the challenge
 
     def __post_init__(self) -> None:
         if not 1 <= self.votes <= self.window:
             raise ValueError(f"face sign-in needs 1 <= votes ({self.votes}) <= window ({self.window})")
+        if self.moves < 2:
+            raise ValueError(f"the head-move challenge needs at least 2 moves, not {self.moves}")
 
 
 @dataclass(frozen=True)
@@ -75,15 +80,16 @@ class Progress:
     account: int | None = None
     votes: int = 0
     needed: int = 0
-    direction: Direction | None = None
+    move: Move | None = None  # the move asked now
+    step: int = 0  # 1-based number of that move
+    steps: int = 0
     seconds_left: float | None = None
 
 
 @dataclass(frozen=True)
 class _Vote:
     account: int | None
-    yaw: float
-    embedding: np.ndarray
+    sighting: Sighting
 
 
 @dataclass
@@ -91,9 +97,9 @@ class SigninDecision:
     """The state machine of one attempt; feed frames in arrival order."""
 
     rules: Rules
-    choose_direction: Callable[[], Direction] = random_direction
+    choose_moves: Callable[[int], tuple[Move, ...]] = random_moves
     account: int | None = None  # the recognised account, once K of N votes agree
-    challenge: HeadTurnChallenge | None = None
+    challenge: HeadMoveChallenge | None = None
     progress: Progress = field(init=False)
     _votes: deque[_Vote] = field(init=False)
 
@@ -106,13 +112,13 @@ class SigninDecision:
         if self.progress.phase.finished:
             return self.progress
         if self.challenge is not None:
-            self.challenge.observe(frame.at, frame.yaw, frame.embedding)
+            self.challenge.observe(frame.at, frame.sighting)
             return self._after_challenge(frame.at)
-        if not frame.face or not frame.good or frame.embedding is None:
+        if not frame.face or not frame.good or frame.sighting is None:
             hint = frame.hint or "Look at the camera."
             self.progress = Progress(Phase.LOOKING, hint, votes=self._best()[1], needed=self.rules.votes)
             return self.progress
-        self._votes.append(_Vote(frame.account, frame.yaw or 0.0, frame.embedding))
+        self._votes.append(_Vote(frame.account, frame.sighting))
         leader, count = self._best()
         if leader is not None and count >= self.rules.votes:
             return self._recognised(leader, frame.at)
@@ -140,13 +146,14 @@ class SigninDecision:
         if not self.rules.liveness:
             self.progress = Progress(Phase.SIGNED_IN, "Recognised.", account=account)
             return self.progress
-        mine = [vote for vote in self._votes if vote.account == account]
-        self.challenge = HeadTurnChallenge(
-            direction=self.choose_direction(),
-            baseline_yaw=statistics.median(vote.yaw for vote in mine),
-            reference=mine[-1].embedding,
-            same_face_threshold=self.rules.same_face_threshold,
-            deadline=now + self.rules.liveness_timeout_s,
+        mine = [vote.sighting for vote in self._votes if vote.account == account]
+        self.challenge = HeadMoveChallenge.start(
+            moves=self.choose_moves(self.rules.moves),
+            start=self._votes[-1].sighting,
+            references=np.stack([sighting.embedding for sighting in mine]),
+            baseline_yaw=statistics.median(sighting.yaw for sighting in mine),
+            bounds=self.rules.track,
+            move_timeout_s=self.rules.liveness_timeout_s,
         )
         return self._after_challenge(now)
 
@@ -155,20 +162,29 @@ class SigninDecision:
         account = self.account
         assert challenge is not None
         if challenge.state is ChallengeState.PASSED:
-            self.progress = Progress(Phase.SIGNED_IN, "Recognised, and the head turn was seen.", account=account)
+            self.progress = Progress(Phase.SIGNED_IN, "Recognised, and the head moves were seen.", account=account)
         elif challenge.state is ChallengeState.TIMED_OUT:
             self.progress = Progress(
                 Phase.LIVENESS_FAILED,
                 "The head turn was not seen in time. Try again, or sign in with your password.",
                 account=account,
             )
+        elif challenge.state is ChallengeState.BROKEN:
+            self.progress = Progress(
+                Phase.LIVENESS_FAILED,
+                f"The head moves were not continuous: {challenge.reason}. Try again, or sign in with your password.",
+                account=account,
+            )
         else:
-            left = challenge.seconds_left(now)
+            left, steps = challenge.seconds_left(now), len(challenge.moves)
+            lead = "Recognised, now" if challenge.step == 0 else "Now"
             self.progress = Progress(
                 Phase.CHALLENGE,
-                f"Recognised, now turn your head to your {challenge.direction} ({math.ceil(left)} s left).",
+                f"{lead} {challenge.move.prompt} (step {challenge.step + 1} of {steps}, {math.ceil(left)} s left).",
                 account=account,
-                direction=challenge.direction,
+                move=challenge.move,
+                step=challenge.step + 1,
+                steps=steps,
                 seconds_left=left,
             )
         return self.progress

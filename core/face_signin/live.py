@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,15 @@ from core.config import Settings, get_settings
 from core.face_signin.decision import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
 from core.face_signin.enrolment import gallery
 from core.faces.engine import FaceEngine, get_engine
+from core.faces.face_track import Sighting, TrackBounds
+from core.faces.liveness import Move, random_moves
 from core.faces.matching import identify
 from core.faces.overlay import AMBER, GREEN, RED, Overlay
+from core.faces.quality import MIN_FACE_WIDTH_PX
+from core.faces.types import Face
+
+# Detection score from which a face counts as a second face during the challenge.
+SURE_FACE_SCORE = 0.99
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,24 @@ class Status:
     user: UserInfo | None = None
 
 
+def _sure(face: Face) -> bool:
+    """A face, not a face-like patch: real faces score 0.99 and more, the clip's false boxes 0.90 to 0.98."""
+    return face.detection.score >= SURE_FACE_SCORE and face.detection.width >= MIN_FACE_WIDTH_PX
+
+
+def main_face(faces: list[Face]) -> Face:
+    """The largest sure face (a larger face-like patch does not push the person aside), else the largest."""
+    return next((face for face in faces if _sure(face)), faces[0])
+
+
+def sighting(faces: list[Face], at: float) -> Sighting:
+    """The main face for the challenge's track, and how many sure faces the frame holds besides it."""
+    main = main_face(faces)
+    assert main.embedding is not None
+    count = 1 + sum(_sure(face) for face in faces if face is not main)
+    return Sighting(at, main.detection.box, main.detection.landmarks, main.embedding, faces=count)
+
+
 def _hint(reasons: tuple[str, ...]) -> str:
     return reasons[0][:1].upper() + reasons[0][1:] + "." if reasons else "Look at the camera."
 
@@ -53,15 +79,30 @@ def _hint(reasons: tuple[str, ...]) -> str:
 class LiveSignIn:
     """Face sign-in state of one browser session; `process` runs in the frame worker's thread."""
 
-    def __init__(self, engine: FaceEngine | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        engine: FaceEngine | None = None,
+        settings: Settings | None = None,
+        choose_moves: Callable[[int], tuple[Move, ...]] = random_moves,
+    ) -> None:
         self.engine = engine or get_engine()
         self.settings = settings or get_settings()
+        self.choose_moves = choose_moves  # tests fix the sequence; the site always draws it at random
         self.rules = Rules(
             votes=self.settings.signin_votes,
             window=self.settings.signin_window,
             liveness=self.settings.liveness,
             liveness_timeout_s=self.settings.liveness_timeout_s,
-            same_face_threshold=self.engine.verify_threshold,
+            moves=self.settings.liveness_moves,
+            track=TrackBounds(
+                max_yaw_speed=self.settings.liveness_max_yaw_speed,
+                max_landmark_speed=self.settings.liveness_max_landmark_speed,
+                min_box_overlap=self.settings.liveness_min_box_overlap,
+                max_gap_s=self.settings.liveness_max_gap_s,
+                # the verify threshold, not sign-in's: a real turning face drifts to 0.57 from its own
+                # recognising frames (docs/face-signin.md); the track itself is what stops a swap
+                same_face_threshold=self.engine.verify_threshold,
+            ),
         )
         self.unknown_limit = FailureLimit(self.settings.login_max_failures, self.settings.login_window_min * 60.0)
         self._lock = threading.Lock()
@@ -72,7 +113,7 @@ class LiveSignIn:
         faces = gallery()
         with self._lock:
             self._gallery = faces
-            self._decision = SigninDecision(self.rules)
+            self._decision = SigninDecision(self.rules, choose_moves=self.choose_moves)
             self._user: UserInfo | None = None
             self._override: Progress | None = None
             self._attempt = object()
@@ -104,7 +145,7 @@ class LiveSignIn:
         faces = self.engine.confident_faces(rgb)
         frame = FrameResult(arrived, face=False, hint="No face found: look at the camera.")
         if faces:
-            main = faces[0]
+            main = main_face(faces)
             found = identify(
                 main.embedding,
                 faces_gallery.embeddings,
@@ -119,8 +160,7 @@ class LiveSignIn:
                 hint=_hint(main.quality.reasons),
                 account=found.label if main.quality.ok else None,
                 distance=found.distance,
-                yaw=main.quality.yaw,
-                embedding=main.embedding,
+                sighting=sighting(faces, arrived),
             )
         with self._lock:
             if attempt is not self._attempt or self._override is not None:
@@ -132,7 +172,7 @@ class LiveSignIn:
             elif progress.phase.finished and not before.finished:
                 self._finish(progress)
             shown = self._override or progress
-        box = [(faces[0].detection.box, self._colour(frame, shown))] if faces else []
+        box = [(main_face(faces).detection.box, self._colour(frame, shown))] if faces else []
         return self._overlay(tuple(box), shown)
 
     def _refuse_if_locked(self) -> None:
@@ -171,14 +211,18 @@ class LiveSignIn:
 
     @staticmethod
     def _overlay(boxes: tuple, progress: Progress) -> Overlay:
+        move = progress.move
         captions = {
             Phase.LOOKING: f"Recognising {progress.votes}/{progress.needed}",
-            Phase.CHALLENGE: f"Recognised: turn your head to your {progress.direction}",
+            Phase.CHALLENGE: f"{progress.step}/{progress.steps}: {move.prompt if move else ''}",
             Phase.SIGNED_IN: "Signed in",
             Phase.NOT_RECOGNISED: "Not recognised",
-            Phase.LIVENESS_FAILED: "Head turn not seen",
+            Phase.LIVENESS_FAILED: "Head moves not seen",
             Phase.LOCKED: "Locked",
         }
-        arrow = progress.direction.sign if progress.direction is not None else 0
+        # the preview is mirrored, so the person's own left is the screen's left
+        arrow = {Move.LEFT: -1, Move.RIGHT: 1}.get(move, 0) if move is not None else 0
         colour = GREEN if progress.phase in {Phase.SIGNED_IN, Phase.CHALLENGE} else AMBER
-        return Overlay(boxes=boxes, caption=captions[progress.phase], colour=colour, arrow=arrow)
+        return Overlay(
+            boxes=boxes, caption=captions[progress.phase], colour=colour, arrow=arrow, centre=move is Move.CENTRE
+        )

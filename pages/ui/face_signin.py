@@ -2,7 +2,7 @@
 
 The camera view feeds the session's `LiveSignIn` through a latest-frame-wins worker. The overlay
 on the video shows progress frame by frame; a fragment polls the status once a second while the
-camera plays, so the page says "recognised, now turn your head to your left" without rerunning
+camera plays, so the page says "recognised, now turn your head to your left (step 1 of 3)" without rerunning
 the whole app on every frame. Success signs the person in exactly as the password form does.
 """
 
@@ -48,7 +48,7 @@ def render_face_signin() -> None:
     live, worker = session_object(SIGNIN_KEY, _new_signin)
     st.caption(
         "Press START and look at the camera."
-        + (" You will then be asked to turn your head to one side." if live.rules.liveness else "")
+        + (" You will then be asked for a few head moves, one at a time." if live.rules.liveness else "")
     )
     context = live_camera("face-signin-camera", worker)
     st.fragment(_status, run_every=POLL_S if context.state.playing else None, key="face-signin-status")(live)

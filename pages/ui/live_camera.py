@@ -2,7 +2,9 @@
 
 The video callback (run by streamlit-webrtc in its own thread, once per frame) only hands the
 frame to the worker and draws the last overlay the worker published, so the preview keeps the
-camera's pace while the face engine works on the newest frame in the background.
+camera's pace while the face engine works on the newest frame in the background. The preview is
+mirrored like a mirror (the engine gets the camera's own frame), so "turn to your left" and the
+arrow on the screen point the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def frame_callback(worker: LatestFrameWorker[Overlay]) -> Callable[[av.VideoFram
     def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
         rgb: np.ndarray = frame.to_ndarray(format="rgb24")
         worker.submit(rgb)
-        return av.VideoFrame.from_ndarray(draw_overlay(rgb.copy(), worker.latest), format="rgb24")
+        return av.VideoFrame.from_ndarray(draw_overlay(rgb, worker.latest, mirror=True), format="rgb24")
 
     return on_frame
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from core.accounts.users import register
 from core.config import get_settings
@@ -37,3 +39,15 @@ def enrolled_app(data_dir: Path, faces_dir: Path, people: dict[str, str], env: d
             enrol_photo(user.id, (faces_dir / photo).read_bytes(), keep_image=False)
         with run_app_server(data_dir, env=env) as server:
             yield server
+
+
+def open_sign_in(page: Any, server: AppServer) -> None:
+    """Open the sign-in page through the home page, as a visitor arrives.
+
+    On a fresh server Streamlit runs a script in `pages/` directly (no app.py, no sidebar) until
+    the first `st.navigation` call in the process; the home page makes that call.
+    """
+    page.goto(f"{server.url}/")
+    expect(page.get_by_text("Not signed in")).to_be_visible(timeout=30_000)
+    page.goto(f"{server.url}/sign_in")
+    expect(page.get_by_text("Sign in with your face")).to_be_visible(timeout=30_000)
