@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("image", type=Path)
     search.add_argument("--threshold", type=float, metavar="PERCENT")
     search.add_argument("--top", type=int, default=50, metavar="K")
-    search.add_argument("--face", type=int, default=0, help="which face of the sample (0: the largest)")
+    search.add_argument("--face", type=int, default=0,
+                        help="which face of the sample: 1, 2 ... left to right (0: the largest)")
     _owner(commands.add_parser("reindex", help="rebuild the search index from the database"))
     _owner(commands.add_parser("cluster", help="group unnamed faces into clusters"))
     people = _owner(commands.add_parser("people", help="list, rename, merge or delete people"))

@@ -40,7 +40,6 @@ from core.studio.records import ImportSummary, JobInfo, JobItemInfo
 
 HEARTBEAT_S = 5.0
 STALE_S = 60.0  # a running job whose holder has been silent this long is taken over
-POLL_S = 2.0  # how often an idle runner looks for queued jobs (other processes may queue them)
 _log = logging.getLogger(__name__)
 _HOST = socket.gethostname()
 
@@ -122,23 +121,28 @@ class JobRunner:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Make sure the runner thread is running; it stops by itself once no job is queued."""
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            self._wake.set()
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="studio-jobs", daemon=True)
                 self._thread.start()
-        self._wake.set()
 
     def _loop(self) -> None:
         while True:
             self._wake.clear()
+            job_id = None
             try:
                 job_id = self._claim_next()
                 if job_id is not None:
                     self.run_job(job_id)
-                    continue
             except Exception:
                 _log.exception("studio job runner")
-            self._wake.wait(POLL_S)
+            if job_id is None:
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None  # idle: a later start_import or resume starts it again
+                        return
 
     def _claim_next(self) -> int | None:
         with session_scope() as session:
