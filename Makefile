@@ -44,6 +44,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_dlib_parity
 	$(PY) -m bench.bench_download
 	$(PY) -m bench.bench_studio_cluster
+	$(PY) -m bench.bench_studio_import
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

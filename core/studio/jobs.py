@@ -293,7 +293,8 @@ def start_import(owner_id: int, sources: list[Path], album_name: str, source: st
         raise BadInput("There is nothing to import: choose some photos or a zip.")
     sources = [Path(p) for p in sources]
     _check_sources(owner_id, sources, source)
-    cleanup = sorted({p.parent for p in sources}) if source == "upload" else []
+    root = staging_root(owner_id).resolve()
+    cleanup = sorted({root / p.resolve().relative_to(root).parts[0] for p in sources}) if source == "upload" else []
     origins = [p.name for p in sources] if source == "upload" else None
     candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, origins, cleanup)
     job_id = _create_job(owner_id, candidates, album_id, [*cleanup, staging], "queued", None)
