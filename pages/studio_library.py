@@ -16,6 +16,7 @@ from pages.ui.session import require_member
 from pages.ui.studio_jobs import FINISHED, JOB_KEY, job_panel
 from pages.ui.studio_pager import pager
 from pages.ui.studio_photos import photo_detail, photo_grid
+from pages.ui.studio_words import counted
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 
@@ -37,7 +38,7 @@ def _upload_form() -> None:
             accept_multiple_files=True,
             max_upload_size=get_settings().max_upload_mb,
         )
-        album = st.text_input("Album", placeholder="e.g. Summer 2026", max_chars=120)
+        album = st.text_input("Album name", placeholder="e.g. Summer 2026", max_chars=120)
         if st.form_submit_button("Import", icon=":material/upload:"):
             if not files:
                 st.error("Choose at least one photo or zip to import.")
@@ -52,19 +53,18 @@ def _upload_form() -> None:
 def _folder_form() -> None:
     """Admins only: a folder on the server, only under WEBTUBE_STUDIO_IMPORT_ROOTS (the core checks both)."""
     roots = intake.import_roots()
-    with st.expander("Import a server folder", icon=":material/folder_open:"):
-        if not roots:
-            st.caption("Importing server folders from the page is off: set WEBTUBE_STUDIO_IMPORT_ROOTS.")
-            return
-        st.caption("Allowed under: " + ", ".join(md(str(root)) for root in roots))
-        with st.form("studio-folder"):
-            folder = st.text_input("Folder on the server")
-            album = st.text_input("Album for the folder", max_chars=120)
-            if st.form_submit_button("Import folder", icon=":material/drive_folder_upload:"):
-                try:
-                    _start([Path(folder.strip())], album.strip() or Path(folder.strip()).name, "folder")
-                except StudioError as exc:
-                    st.error(str(exc))
+    if not roots:
+        st.caption("Importing server folders from the page is off: set WEBTUBE_STUDIO_IMPORT_ROOTS.")
+        return
+    st.caption("Allowed under: " + ", ".join(md(str(root)) for root in roots))
+    with st.form("studio-folder"):
+        folder = st.text_input("Folder on the server")
+        album = st.text_input("Album for the folder", max_chars=120)
+        if st.form_submit_button("Import folder", icon=":material/drive_folder_upload:"):
+            try:
+                _start([Path(folder.strip())], album.strip() or Path(folder.strip()).name, "folder")
+            except StudioError as exc:
+                st.error(str(exc))
 
 
 def _adopt_running_job() -> None:
@@ -102,18 +102,24 @@ def _delete_album(album_id: int, albums: list[AlbumInfo]) -> None:
 st.title("Library", anchor=False)
 show_flash()
 _adopt_running_job()
-with st.container(border=True):
-    st.subheader("Import photos", anchor=False)
-    _upload_form()
-    if user.is_admin:
-        _folder_form()
-job_panel(user.id)
-
 albums = library.list_albums(user.id)
+with st.expander("Import photos", icon=":material/add_photo_alternate:", expanded=not albums):
+    if user.is_admin:
+        upload_tab, folder_tab = st.tabs(["Upload", "Server folder"])
+        with upload_tab:
+            _upload_form()
+        with folder_tab:
+            _folder_form()
+    else:
+        _upload_form()
+job_panel(user.id)
 photo_detail(user.id)
-album_id = _album_choice(albums) if albums else None
-view = st.segmented_control("Show", options=list(VIEWS), default="Photos", key="lib-view") or "Photos"
-page_key = f"lib-page-{album_id}-{view}"
+
+album_column, view_column = st.columns([3, 2], vertical_alignment="bottom")
+with album_column:
+    album_id = _album_choice(albums) if albums else None
+with view_column:
+    view = st.segmented_control("Show", options=list(VIEWS), default="Photos", key="lib-view") or "Photos"
 first = library.list_photos(user.id, album_id=album_id, status=VIEWS[view], page=1, page_size=PAGE_SIZE)
 if first.total == 0:
     st.caption(
@@ -124,9 +130,9 @@ if first.total == 0:
         }[view]
     )
 else:
-    page = pager(page_key, first.pages)
+    st.caption(counted(first.total, "photo"))
+    page = pager(f"lib-page-{album_id}-{view}", first.pages)
     shown = first if page == 1 else library.list_photos(user.id, album_id, VIEWS[view], page, PAGE_SIZE)
-    st.caption(f"{shown.total} photo{'' if shown.total == 1 else 's'}")
-    photo_grid(user.id, shown.items)
+    photo_grid(user.id, shown.items, key="library")
 if album_id is not None:
     _delete_album(album_id, albums)

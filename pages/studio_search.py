@@ -93,10 +93,19 @@ def _results() -> None:
             photos.append(match.photo)
         boxed.setdefault(match.photo.id, []).append(match.face.id)
     shown = page_of(photos, "search-page", 24)
-    photo_grid(user.id, shown, boxed=boxed, caption=lambda p: f"**{similarity[p.id]:.0f} %** · {photo_caption(p)}")
-    data = export.export_search(result, "csv", None).read_bytes()
+    photo_grid(
+        user.id,
+        shown,
+        boxed=boxed,
+        key="matches",
+        caption=lambda p: f"**{similarity[p.id]:.0f} %** · {photo_caption(p)}",
+    )
     st.download_button(
-        "Download these results (CSV)", data, "search-results.csv", "text/csv", icon=":material/download:"
+        "Download these results (CSV)",
+        lambda: export.export_search(result, "csv").main.read_bytes(),  # written only when pressed
+        "search-results.csv",
+        "text/csv",
+        icon=":material/download:",
     )
 
 
@@ -114,7 +123,7 @@ def _together() -> None:
         st.info("No photo shows all of them together.")
         return
     st.caption(f"{len(photos)} photo{'' if len(photos) == 1 else 's'}")
-    photo_grid(user.id, list(page_of(photos, "together-page", 24)))
+    photo_grid(user.id, list(page_of(photos, "together-page", 24)), key="together")
 
 
 st.title("Search by face", anchor=False)

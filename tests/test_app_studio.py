@@ -112,16 +112,18 @@ def test_import_uploads_and_a_zip_in_the_background_with_a_report(site: Path, fa
         ("album.zip", archive, "application/zip"),
     ]
     widget(at, "file_uploader", "Photos or a zip of photos (JPG, PNG, WEBP or ZIP)").set_value(uploads)
-    widget(at, "text_input", "Album").input("Summer")
+    widget(at, "text_input", "Album name").input("Summer")
     button(at, "Import").click()
     at.run()
     assert not at.exception
     assert not texts(at, "error"), texts(at, "error")
+    [progress] = at.get("progress")  # the face engine takes longer than one run of the page
+    assert re.fullmatch(r"\d+ of \d+ photos · \d+ faces?.*", plain(progress.proto.text)), progress.proto.text
     _wait_for_job(owner, at)
     assert not at.exception
     report = texts(at, "success")
     assert report and report[0].startswith("Import finished:"), report
-    failed = at.dataframe[0].value
+    failed = at.table[0].value
     assert "broken.png" in set(failed["file"]), failed
     assert {"notes.txt", "escape.jpg", "inner.zip"} & {Path(name).name for name in failed["file"]}, failed
     # the grid: every processed photo with its faces boxed (kit, group, rose), captions name the face counts
@@ -132,6 +134,24 @@ def test_import_uploads_and_a_zip_in_the_background_with_a_report(site: Path, fa
     at.segmented_control(key="lib-view").set_value("No faces")
     at.run()
     assert any(c.startswith("sky.jpg · ") for c in captions(at)), captions(at)
+
+
+def test_cancel_an_import_in_progress(site: Path, faces_dir: Path) -> None:
+    owner = _account()
+    at = open_app(owner.id, "pages/studio_library.py")
+    names = [*KIT, *ROSE, GROUP, "people/obama/obama_3.jpg", "people/biden/biden_1.jpg"]
+    uploads = [(Path(name).name, (faces_dir / name).read_bytes(), "image/jpeg") for name in names]
+    widget(at, "file_uploader", "Photos or a zip of photos (JPG, PNG, WEBP or ZIP)").set_value(uploads)
+    button(at, "Import").click()
+    at.run()
+    button(at, "Cancel import").click()
+    at.run()
+    _wait_for_job(owner, at)
+    [report] = texts(at, "warning")
+    assert report.startswith("Import cancelled: "), report
+    info = jobs.job_info(owner.id, at.session_state["studio_job"])
+    assert info.status == "cancelled" and info.done < len(names), info
+    assert library.list_photos(owner.id).total + library.list_photos(owner.id, status="no_faces").total == info.done
 
 
 def test_an_empty_import_is_one_sentence_and_starts_nothing(site: Path) -> None:

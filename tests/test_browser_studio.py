@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +35,11 @@ SAMPLE = "people/kit_harington/kit_harington_3.jpg"  # held out of the library: 
 def page(site: Path) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
         context.set_default_timeout(WAIT_MS)
-        yield context.new_page()
+        page = context.new_page()
+        yield page
+        _shot(page, "last")  # where the journey ended, for a failure's post-mortem
         browser.close()
 
 
@@ -52,7 +55,9 @@ def _nav(page: Page, name: str) -> None:
 
 
 def _sign_in(page: Page, server: AppServer, email: str) -> None:
-    page.goto(server.url + "/sign_in")
+    page.goto(server.url + "/")  # through app.py's navigation, as people arrive
+    expect(page.get_by_test_id("stSidebar").get_by_text("Not signed in")).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in").click()
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -104,22 +109,27 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
 
         # import: several photos and a zip, in the background with progress, then the report
         _nav(page, "Library")
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(_album(faces_dir, tmp_path / "album"))
-        page.get_by_label("Album", exact=True).fill("Summer")
+        album = _album(faces_dir, tmp_path / "album")
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(album)
+        for path in album:  # every upload has reached the server
+            expect(page.get_by_role("button", name=f"Remove {path.name}")).to_be_visible()
+        page.get_by_label("Album name", exact=True).fill("Summer")
         page.get_by_role("button", name="Import", exact=True).click()
+        progress = page.get_by_text(re.compile(r"\d+ of 7 photos · \d+ faces?"))
+        expect(progress.first).to_be_visible()  # the panel polls while the import runs in the background
         expect(page.get_by_text("Import finished")).to_be_visible(timeout=IMPORT_MS)
-        expect(page.get_by_text("notes.txt").first).to_be_visible()  # the one bad file is one line of the report
+        _shot(page, "1-library")
+        expect(page.get_by_role("cell", name="notes.txt").first).to_be_visible()  # one bad file: one line
         expect(page.get_by_text("kit_with_rose.jpg · 2 faces")).to_be_visible()
         expect(page.get_by_text("kit_harington_1.jpg · 1 face")).to_be_visible()
         assert page.locator("[data-testid='stImage'] img").count() >= 5  # five photos with faces, boxed
-        _shot(page, "1-library")
 
-        page.get_by_role("button", name="Open").first.click()
+        page.locator("[class*='st-key-library-open-'] button").first.click()
         expect(page.get_by_role("button", name="Close")).to_be_visible()
         _shot(page, "2-photo")
         page.get_by_role("button", name="Close").click()
 
-        page.get_by_role("button", name="No faces").click()
+        page.get_by_role("radio", name="No faces").click()
         expect(page.get_by_text("sky.jpg · ")).to_be_visible()
         _shot(page, "3-no-faces")
 
@@ -129,11 +139,11 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
         slider = page.get_by_role("slider")
         expect(slider).to_be_visible()
         expect(page.get_by_text("stranger").first).to_be_visible()  # the measured risk in words
-        before = int(slider.get_attribute("aria-valuenow") or 0)
+        before = int(slider.input_value())
         slider.focus()
         slider.press("ArrowLeft")
         slider.press("ArrowLeft")
-        expect(slider).to_have_attribute("aria-valuenow", str(before - 2))
+        expect(slider).to_have_value(str(before - 2))
         page.get_by_role("button", name="Search", exact=True).click()
         expect(page.get_by_text("kit_harington_1.jpg").first).to_be_visible()
         results = page.locator("[data-testid='stCaptionContainer']").filter(has_text=" % · ").all_inner_texts()

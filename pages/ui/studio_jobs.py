@@ -13,6 +13,7 @@ from core.studio import jobs
 from core.studio.errors import StudioError
 from core.studio.records import JobInfo
 from pages.ui.components import md
+from pages.ui.studio_words import counted
 
 JOB_KEY = "studio_job"
 FINISHED = ("done", "cancelled", "failed")
@@ -29,7 +30,7 @@ def time_left(seconds: float | None) -> str:
 
 def progress_words(info: JobInfo) -> str:
     """'12 of 40 photos · 31 faces · 2.5 photos/s · about 11 s left'."""
-    parts = [f"{info.done} of {info.total} photos", f"{info.faces_found} face{'' if info.faces_found == 1 else 's'}"]
+    parts = [f"{info.done} of {info.total} photos", counted(info.faces_found, "face")]
     if info.failures:
         parts.append(f"{info.failures} failed")
     if info.photos_per_s:
@@ -45,12 +46,8 @@ def _report(owner_id: int, info: JobInfo) -> None:
     verdict(f"{headline}: {progress_words(info)}." + (f" {info.error}" if info.error else ""))
     failed = jobs.job_items(owner_id, info.id, status="failed")
     if failed:
-        st.caption(f"{len(failed)} file{'' if len(failed) == 1 else 's'} could not be imported:")
-        st.dataframe(
-            [{"file": item.original_name, "from": item.origin, "why": item.message or ""} for item in failed],
-            hide_index=True,
-            width="stretch",
-        )
+        with st.expander(f"{counted(len(failed), 'file')} could not be imported", expanded=len(failed) <= 10):
+            st.table([{"file": item.original_name, "from": item.origin, "why": item.message or ""} for item in failed])
 
 
 def _panel(owner_id: int, job_id: int) -> None:

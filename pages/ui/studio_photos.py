@@ -47,8 +47,10 @@ def photo_grid(
     boxed: dict[int, list[int]] | None = None,
     caption: Callable[[PhotoInfo], str] = photo_caption,
     openable: bool = True,
+    key: str = "photos",
 ) -> None:
-    """Photos as cards with their faces boxed (only the faces in `boxed[photo_id]` when given)."""
+    """Photos as cards with their faces boxed (the faces in `boxed[photo_id]` highlighted when given);
+    each card's Open button has the key `<key>-open-<photo id>`."""
     for start in range(0, len(photos), columns):
         for column, photo in zip(st.columns(columns), photos[start : start + columns], strict=False):
             with column, st.container(border=True):
@@ -57,7 +59,7 @@ def photo_grid(
                 if openable and photo.status != "failed":
                     st.button(
                         "Open",
-                        key=f"open-{photo.id}-{start}",
+                        key=f"{key}-open-{photo.id}",
                         icon=":material/open_in_full:",
                         on_click=st.session_state.__setitem__,
                         args=(OPEN_KEY, photo.id),
@@ -78,11 +80,16 @@ def photo_detail(owner_id: int) -> None:
         head, close = st.columns([5, 1], vertical_alignment="center")
         head.subheader(md(detail.photo.original_name), anchor=False)
         close.button("Close", icon=":material/close:", on_click=st.session_state.pop, args=(OPEN_KEY, None))
-        _picture(owner_id, detail.photo, None, DETAIL_SIDE)
-        size = f" · {detail.photo.width}×{detail.photo.height}" if detail.photo.width else ""
-        st.caption(f"From {md(detail.photo.origin)}{size}")
-        face_gallery(owner_id, detail.faces, f"photo-{photo_id}-faces", caption=_face_words)
-        _delete(owner_id, photo_id)
+        picture, about = st.columns([3, 2], gap="medium")
+        with picture:
+            _picture(owner_id, detail.photo, None, DETAIL_SIDE)
+        with about:
+            size = f" · {detail.photo.width}×{detail.photo.height}" if detail.photo.width else ""
+            st.caption(f"From {md(detail.photo.origin)}{size}")
+            if detail.photo.status == "no_faces":
+                st.caption(md(detail.photo.reason or "No face was found in this photo."))
+            face_gallery(owner_id, detail.faces, f"photo-{photo_id}-faces", columns=3, caption=_face_words)
+            _delete(owner_id, photo_id)
 
 
 def _delete(owner_id: int, photo_id: int) -> None:
