@@ -11,8 +11,10 @@ Run: `make bench` or `.venv/bin/python -m bench.bench_studio_cluster [--sizes 10
   components (single linkage), DBSCAN, HDBSCAN and agglomerative average / complete linkage
   (scikit-learn), each at link distances around the embedder's thresholds; groups under two faces are
   unclustered in every algorithm. `chosen` is the studio's algorithm at its default distance.
-- `synthetic`: the same scores on synthetic faces with the measured genuine / impostor spread, and
-  `scale`: seconds and peak memory (max RSS of a fresh process) of the studio's clustering at each size.
+- `synthetic`: the same scores on synthetic faces with the measured genuine / impostor spread;
+  `scale`: seconds and peak memory (max RSS of a fresh process) of the studio's clustering at each size,
+  and `scale_through_database`: `clustering.cluster_faces` itself on a SQLite library of that many faces
+  (reading the faces, clustering, writing each face's group).
 
 Synthetic faces: identity centres drawn so that centre-to-centre distances match the real impostor
 mean, faces spread around them to match the real genuine mean (128-D Gaussians concentrate, so the
@@ -157,7 +159,7 @@ def dbscan(vectors: np.ndarray, distance: float) -> np.ndarray:
 def hdbscan(vectors: np.ndarray, distance: float) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
-    return _small_dropped(HDBSCAN(min_cluster_size=MIN_SIZE, cluster_selection_epsilon=distance / 2)
+    return _small_dropped(HDBSCAN(min_cluster_size=MIN_SIZE, cluster_selection_epsilon=distance / 2, copy=True)
                           .fit_predict(vectors))
 
 
@@ -253,11 +255,47 @@ def _timed(n: int, measured: dict, distance: float, queue: multiprocessing.Queue
                "input_mb": round(vectors.nbytes / 2**20, 1)})
 
 
-def scale(n: int, measured: dict, distance: float) -> dict:
+def _timed_db(n: int, measured: dict, distance: float, queue: multiprocessing.Queue) -> None:
+    """`clustering.cluster_faces` end to end on a fresh SQLite library of `n` faces: read, cluster, write back."""
+    import os
+    import tempfile
+
+    from sqlalchemy import insert
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["WEBTUBE_DATA_DIR"] = folder
+        os.environ.pop("DATABASE_URL", None)
+        os.environ["WEBTUBE_STUDIO_CLUSTER_DISTANCE"] = str(distance)
+        from core.storage.database import session_scope
+        from core.storage.studio_models import Face, Photo
+        from core.studio import clustering
+        from core.studio.owners import resolve_owner
+
+        owner_id = resolve_owner(None)
+        vectors, _ = synthetic(n, measured)
+        with session_scope() as session:
+            photo = Photo(owner_id=owner_id, sha256="0" * 64, original_name="synthetic.jpg", origin="synthetic",
+                          status="processed")
+            session.add(photo)
+            session.flush()
+            session.execute(insert(Face), [
+                {"photo_id": photo.id, "owner_id": owner_id, "x1": 0.0, "y1": 0.0, "x2": 1.0, "y2": 1.0,
+                 "score": 0.99, "landmarks": "[]", "quality_ok": True, "quality_reasons": "", "embedder": "dlib",
+                 "dim": vectors.shape[1], "embedding": v.astype("<f4").tobytes()} for v in vectors])
+        baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        run = clustering.cluster_faces(owner_id)
+        seconds = time.perf_counter() - start
+        queue.put({"faces": n, "seconds": round(seconds, 2), "clusters": len(run.clusters),
+                   "unclustered": len(run.unclustered), "rss_before_mb": round(baseline_mb, 1),
+                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+
+
+def scale(n: int, measured: dict, distance: float, target: Callable = _timed) -> dict:
     """One size in a fresh process, so its peak memory is its own."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    worker = context.Process(target=_timed, args=(n, measured, distance, queue))
+    worker = context.Process(target=target, args=(n, measured, distance, queue))
     worker.start()
     result = queue.get()
     worker.join()
@@ -295,6 +333,7 @@ def main() -> None:
         "synthetic": {"faces": 2000, "distance": chosen_distance,
                       "spread": synthetic_spread(synth_vectors, synth_truth), "scores": synth_quality},
         "scale": [scale(n, measured, chosen_distance) for n in args.sizes],
+        "scale_through_database": [scale(n, measured, chosen_distance, _timed_db) for n in args.sizes],
         "how_100k_fits": "exact kNN by blocks of rows (block x n distances, 128 MB, at a time), k=20 neighbours "
                          "within the link distance kept per face, so memory is O(n k), not the 40 GB n^2 matrix",
     }, indent=1))
