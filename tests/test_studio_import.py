@@ -156,3 +156,38 @@ def test_deleting_an_album_with_its_photos_keeps_photos_another_album_holds(owne
     with session_scope() as session:
         kept = session.scalars(select(Photo.stored_path).where(Photo.owner_id == owner)).all()
     assert [p.relative_to(data_dir).as_posix() for p in _files_of(owner, data_dir)] == kept
+
+
+def test_a_failing_index_during_a_delete_leaves_photo_faces_and_index_as_they_were(
+    owner: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_paths(owner, [GROUPS[0]], "Kept")
+    photo = library.list_photos(owner).items[0]
+    face_ids, vectors = library.face_vectors(owner, "dlib")
+    stored = library.photo_file(owner, photo.id)
+
+    def broken(owner_id: int, ids: object) -> None:
+        raise OSError("index unreachable")
+
+    monkeypatch.setattr(index, "remove_faces", broken)
+    with pytest.raises(OSError, match="index unreachable"):
+        library.delete_photo(owner, photo.id)
+    monkeypatch.undo()
+
+    assert [f.id for f in library.photo_detail(owner, photo.id).faces] == face_ids and stored.is_file()
+    assert index.search(owner, "dlib", vectors[0], top_k=1)[0][0] == face_ids[0]
+
+
+def test_a_failing_index_during_an_import_keeps_the_photo_and_search_still_finds_it(
+    owner: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise OSError("index unreachable")
+
+    monkeypatch.setattr(index, "add_faces", broken)
+    summary = import_paths(owner, [PEOPLE[0]], "Logged")
+    monkeypatch.undo()
+
+    face_ids, vectors = library.face_vectors(owner, "dlib")
+    assert summary.photos == 1 and summary.failures == 0 and len(face_ids) == summary.faces
+    assert index.search(owner, "dlib", vectors[0], top_k=1)[0][0] == face_ids[0]  # the database is the truth

@@ -59,7 +59,7 @@ class Outcome:
 
 
 @dataclass
-class _Analysed:
+class Analysed:
     sha256: str
     data: bytes
     ext: str | None = None
@@ -92,7 +92,7 @@ def _taken_at(exif: Image.Exif) -> datetime | None:
     return stamp.replace(tzinfo=zone).astimezone(UTC)
 
 
-def _header(found: _Analysed) -> None:
+def _header(found: Analysed) -> None:
     """Format, upright size and date taken, from the header (the decode itself went through `load_image`)."""
     with Image.open(io.BytesIO(found.data)) as img:
         exif = img.getexif()
@@ -103,9 +103,9 @@ def _header(found: _Analysed) -> None:
         found.taken_at = _taken_at(exif)
 
 
-def analyse_file(data: bytes) -> _Analysed:
+def analyse_file(data: bytes) -> Analysed:
     """Decode and analyse one file's bytes (no database): faces, size, date; or the reason it cannot be read."""
-    found = _Analysed(sha256=hashlib.sha256(data).hexdigest(), data=data)
+    found = Analysed(sha256=hashlib.sha256(data).hexdigest(), data=data)
     try:
         rgb = load_image(data)
         _header(found)
@@ -125,7 +125,7 @@ def analyse_file(data: bytes) -> _Analysed:
     return found
 
 
-def _store(owner_id: int, found: _Analysed) -> str:
+def _store(owner_id: int, found: Analysed) -> str:
     """Write the photo's bytes once, atomically, under its content address; returns the data-dir-relative path."""
     from core.studio.library import stored_relative
 
@@ -187,7 +187,7 @@ def _existing(session: Session, owner_id: int, sha256: str) -> Photo | None:
 
 
 def _write(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dict,
-           found: _Analysed) -> Outcome:
+           found: Analysed) -> Outcome:
     embedder = get_engine().settings.embedder
     stored = _store(owner_id, found) if found.error is None else None
     with serialised_scope() as session:
@@ -237,7 +237,7 @@ def import_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item
     return outcome
 
 
-def _index_new_faces(owner_id: int, face_ids: list[int], found: _Analysed) -> None:
+def _index_new_faces(owner_id: int, face_ids: list[int], found: Analysed) -> None:
     """Tell the derived index, then ask for suggestions; a failure here is logged (the database stays the truth,
     `python -m core studio reindex` rebuilds the index) and never fails the committed photo."""
     from core.studio import index, people
