@@ -330,16 +330,18 @@ def suggest_for_new_faces(owner_id: int, face_ids: list[int]) -> int:
 
 
 def _centroids(session: Session, owner_id: int, embedder: str) -> tuple[list[int], np.ndarray]:
-    """Each named person's mean embedding for `embedder` (people with no face of it are left out)."""
-    named = session.scalars(
-        select(Face).where(Face.owner_id == owner_id, Face.person_id.is_not(None), Face.embedder == embedder)
-        .order_by(Face.person_id)
+    """Each named person's mean embedding for `embedder` (people with no face of it are left out).
+
+    Reads only person ids and vectors: the importer asks once per photo, in libraries of any size."""
+    rows = session.execute(
+        select(Face.person_id, Face.embedding, Face.dim)
+        .where(Face.owner_id == owner_id, Face.person_id.is_not(None), Face.embedder == embedder)
     ).all()
-    if not named:
+    if not rows:
         return [], np.zeros((0, 0), dtype=np.float32)
-    vectors = vectors_of(named)
-    people = sorted({f.person_id for f in named})
-    owners = np.array([f.person_id for f in named])
+    vectors = np.vstack([np.frombuffer(blob, dtype="<f4", count=dim) for _, blob, dim in rows]).astype(np.float32)
+    owners = np.array([person_id for person_id, _, _ in rows])
+    people = sorted(set(owners.tolist()))
     return people, np.vstack([vectors[owners == p].mean(axis=0) for p in people])
 
 
