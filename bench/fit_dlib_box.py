@@ -1,24 +1,29 @@
-"""Fit the map from MTCNN's box to the box dlib's HOG detector gives, which dlib's 5-point predictor expects.
+"""Fit the map from each detector's box (MTCNN, YuNet) to the box dlib's HOG detector gives, which dlib's
+5-point predictor expects.
 
 Why: the predictor was trained on HOG boxes, so its points (and dlib's chips) depend on where the
-box is. For every face of tests/data/faces people/ and groups/ that both detectors find, this takes
-the HOG box's centre offset from the MTCNN box's centre and its side, in units of the MTCNN box's
-height, width or their mean; the means are the least-squares shift and scale. Prints JSON with
-each choice of unit and its residual (the spread, in units of the HOG box), so the choice in
-`core/faces/alignment.py` can be checked. Only the project's own photos are used: LFW and the other
-public sets stay held out for independent evaluation.
+box is, and MTCNN and YuNet draw their boxes differently. For every face of tests/data/faces people/
+and groups/ that both detectors find, this takes the HOG box's centre offset from the detector box's
+centre and its side, in units of the detector box's height, width or their mean; the means are the
+least-squares shift and scale. Prints JSON per detector with each choice of unit and its residual
+(the spread, in units of the HOG box), so the constants in `core/faces/alignment.py` can be checked.
+Only the project's own photos are used: LFW and the other public sets stay held out for independent
+evaluation.
 
-Run from the project root: `.venv/bin/python -m bench.fit_dlib_box`.
+Run from the project root: `.venv/bin/python -m bench.fit_dlib_box [--detector mtcnn|yunet ...]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 
 import dlib
 import numpy as np
 
+from core.config import get_settings
 from core.faces.engine import get_engine
 from core.faces.images import load_image
 from tests.support.paths import FACES_DIR
@@ -35,8 +40,10 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return w * h / union if union > 0 else 0.0
 
 
-def box_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
-    """(MTCNN x1, y1, x2, y2; HOG left, top, right, bottom) for every face both detectors find."""
+def box_pairs(detector: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(detector's x1, y1, x2, y2; HOG left, top, right, bottom) for every face both detectors find."""
+    os.environ["WEBTUBE_DETECTOR"] = detector
+    get_settings.cache_clear()
     engine, hog = get_engine(), dlib.get_frontal_face_detector()
     pairs = []
     for path in sorted((FACES_DIR / "people").glob("*/*")) + sorted((FACES_DIR / "groups").glob("*")):
@@ -47,17 +54,17 @@ def box_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
             overlaps = [iou(box, hog_box + np.array([0, 0, 1, 1])) for box in boxes]  # inclusive corners to edges
             if overlaps and max(overlaps) >= MIN_IOU:
                 pairs.append((boxes[int(np.argmax(overlaps))], hog_box))
-        print(f"{path.relative_to(FACES_DIR)}: {len(pairs)} faces so far", file=sys.stderr)
+        print(f"{detector} {path.relative_to(FACES_DIR)}: {len(pairs)} faces so far", file=sys.stderr)
     return pairs
 
 
 def fit(pairs: list[tuple[np.ndarray, np.ndarray]], unit: str) -> dict:
-    """Least-squares shift and scale in the given unit of the MTCNN box, and their residual spread."""
+    """Least-squares shift and scale in the given unit of the detector's box, and their residual spread."""
     rows = []
-    for mtcnn, hog in pairs:
-        width, height = mtcnn[2] - mtcnn[0], mtcnn[3] - mtcnn[1]
+    for box, hog in pairs:
+        width, height = box[2] - box[0], box[3] - box[1]
         size = {"height": height, "width": width, "mean_side": (width + height) / 2}[unit]
-        shift = ((hog[:2] + hog[2:]) / 2 - (mtcnn[:2] + mtcnn[2:]) / 2) / size
+        shift = ((hog[:2] + hog[2:]) / 2 - (box[:2] + box[2:]) / 2) / size
         rows.append([*shift, (hog[2] - hog[0] + 1) / size])
     table = np.array(rows)
     mean, spread = table.mean(axis=0), table.std(axis=0) / table[:, 2].mean()
@@ -69,11 +76,16 @@ def fit(pairs: list[tuple[np.ndarray, np.ndarray]], unit: str) -> dict:
 
 
 def main() -> None:
-    pairs = box_pairs()
-    if not pairs:
-        raise SystemExit(f"no face found by both detectors under {FACES_DIR}")
-    report = {"faces": len(pairs), "hog_upsample": HOG_UPSAMPLE,
-              "fits": {unit: fit(pairs, unit) for unit in ("height", "width", "mean_side")}}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", action="append", choices=("mtcnn", "yunet"), dest="detectors")
+    detectors = parser.parse_args().detectors or ["mtcnn", "yunet"]
+    report: dict = {"hog_upsample": HOG_UPSAMPLE}
+    for detector in detectors:
+        pairs = box_pairs(detector)
+        if not pairs:
+            raise SystemExit(f"no face found by both {detector} and HOG under {FACES_DIR}")
+        report[detector] = {"faces": len(pairs),
+                            "fits": {unit: fit(pairs, unit) for unit in ("height", "width", "mean_side")}}
     print(json.dumps(report, indent=2))
 
 

@@ -49,6 +49,6 @@ def embeddings_by_model(engine: FaceEngine, rgb: np.ndarray, face: Face) -> dict
         raise ValueError("the face has not been embedded by the engine")
     vectors = {engine.settings.embedder: face.embedding.astype(np.float32)}
     for embedder in other_embedders(engine):
-        chip = chip_aligner(embedder.name)(rgb, face.detection)
+        chip = chip_aligner(embedder.name, engine.settings.detector)(rgb, face.detection)
         vectors[embedder.name] = embedder.embed(chip[None])[0].astype(np.float32)
     return vectors

@@ -70,10 +70,11 @@ def load_embedder(name: str, device: torch.device, weights_dir: Path) -> Embedde
     return DlibEmbedder(device=device, weights_dir=weights_dir)
 
 
-def chip_aligner(name: str) -> Callable[[np.ndarray, Detection], np.ndarray]:
-    """How the named embedder wants its chips cut: SFace on the ArcFace template, the others as dlib cuts them.
+def chip_aligner(name: str, detector: str = "mtcnn") -> Callable[[np.ndarray, Detection], np.ndarray]:
+    """How the named embedder wants its chips cut: SFace on the ArcFace template, the others as dlib cuts them
+    from the `detector`'s box mapped to dlib's.
 
-    Chosen from the name alone, so detecting and judging faces never loads the embedder's weights.
+    Chosen from the names alone, so detecting and judging faces never loads the embedder's weights.
     """
     if name == "sface":
         from core.faces.sface_embedder import arcface_chip
@@ -82,4 +83,4 @@ def chip_aligner(name: str) -> Callable[[np.ndarray, Detection], np.ndarray]:
     from core.faces.alignment import align_face
 
     size = 160 if name == "facenet" else 150
-    return lambda rgb, detection: align_face(rgb, detection.box, size)
+    return lambda rgb, detection: align_face(rgb, detection.box, size, detector)

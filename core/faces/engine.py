@@ -35,7 +35,7 @@ class FaceEngine:
         self.settings = settings
         self.device = resolve_device(settings.device)
         self.detector = FaceDetector(self.device, settings.min_face_px, settings.detect_max_side, settings.detector)
-        self._align = chip_aligner(settings.embedder)  # SFace wants ArcFace chips, dlib and FaceNet dlib's
+        self._align = chip_aligner(settings.embedder, settings.detector)  # SFace: ArcFace chips; dlib, FaceNet: dlib's
         self._embedder: Embedder | None = None
         self._lock = threading.Lock()
         calibrated = CALIBRATED[settings.embedder]
