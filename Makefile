@@ -45,6 +45,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_download
 	$(PY) -m bench.bench_studio_cluster
 	$(PY) -m bench.bench_studio_import
+	$(PY) -m bench.bench_studio_search
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

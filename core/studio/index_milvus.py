@@ -106,6 +106,8 @@ class MilvusIndex:
             missing = np.asarray([held.get(i) != sig for i, sig in wanted.items()], dtype=bool)
             if missing.any():
                 self._write(name, owner_id, ids[missing], vectors[missing])
+            if extra or missing.any():
+                self._client.flush(name)  # sealed and indexed: Lite searches a growing segment several times slower
         self._known[(owner_id, embedder)] = mark
         return len(ids)
 
