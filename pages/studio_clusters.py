@@ -119,7 +119,8 @@ if st.button(
 ):
     with st.spinner("Grouping faces..."):
         run = clustering.cluster_faces(user.id)
-    flash(f"{counted(len(run.clusters), 'group')} found ({run.algorithm}, {run.seconds:.1f} s).")
+    how = run.algorithm.replace("_", " ").capitalize()
+    flash(f"{counted(len(run.clusters), 'group')} found ({how}, {run.seconds:.1f} s).")
     st.rerun()
 run = clustering.current_clusters(user.id)
 if not run.clusters:

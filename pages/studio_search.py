@@ -12,7 +12,7 @@ from core.studio.records import PhotoInfo
 from pages.ui.components import md
 from pages.ui.session import require_member
 from pages.ui.studio_pager import page_of
-from pages.ui.studio_photos import photo_caption, photo_grid
+from pages.ui.studio_photos import photo_caption, photo_detail, photo_grid
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 
@@ -41,7 +41,7 @@ def _choose_face(image: bytes) -> int | None:
         st.warning("No face was found in this photo. Try one where the face is larger and well lit.")
         return None
     if len(faces) == 1:
-        st.image(faces[0].thumbnail_jpeg, width=112, caption="The face to search for")
+        st.image(faces[0].thumbnail_jpeg, width=160, caption="The face to search for")
         return faces[0].index
     st.caption(f"This photo holds {len(faces)} faces: choose one.")
     for column, face in zip(st.columns(min(len(faces), 8)), faces[:8], strict=False):
@@ -127,6 +127,10 @@ def _together() -> None:
 
 
 st.title("Search by face", anchor=False)
+if library.list_photos(user.id, page_size=1).total == 0:
+    st.info("Your library has no faces yet: import photos first.", icon=":material/photo_library:")
+    st.page_link("pages/studio_library.py", label="Open the Library", icon=":material/photo_library:")
+photo_detail(user.id)
 image = _sample()
 if image is not None:
     face_index = _choose_face(image)

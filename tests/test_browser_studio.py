@@ -45,7 +45,9 @@ def page(site: Path) -> Iterator[Page]:
 
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # let images finish drawing
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    page.wait_for_function("() => [...document.images].every(image => image.complete)")
+    page.wait_for_timeout(500)  # the last elements settle
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -217,12 +219,14 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
         expect(page.get_by_text("You are signed out.")).to_be_visible()
         _sign_in(page, server, "bob@example.com")
         _nav(page, "Library")
+        expect(page.get_by_text("Import photos")).to_be_visible()
         expect(page.get_by_text("No photos with faces yet")).to_be_visible()
         assert page.locator("[data-testid='stImage'] img").count() == 0
         _shot(page, "9-bob-library")
         _nav(page, "People")
         expect(page.get_by_text("Nobody is named yet")).to_be_visible()
         _nav(page, "Search")
+        expect(page.get_by_text("Your library has no faces yet")).to_be_visible()
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(faces_dir / SAMPLE))
         page.get_by_role("button", name="Search", exact=True).click()
         expect(page.get_by_text("No face in your library is that close")).to_be_visible()
