@@ -137,6 +137,13 @@ def test_command_line_cluster_people_export(library: Library, tmp_path: Path) ->
     exported = _cli("export", "--format", "csv", "--embeddings", "--output", str(out))
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout) == {"file": str(out), "embeddings": str(tmp_path / "cli.embeddings.npy")}
+    theirs = tmp_path / "theirs.json"
+    stranger = ("--owner", "stranger@example.com")
+    assert _cli("export", "--format", "json", "--output", str(theirs), *stranger).returncode == 0
+    assert json.loads(theirs.read_text()) == []
+    assert json.loads(_cli("cluster", *stranger).stdout)["clusters"] == []
+    stolen = _cli("people", "rename", str(person_id), "Mine", *stranger)
+    assert stolen.returncode == 2 and "No such person" in stolen.stderr
     missing = _cli("people", "delete", "999999")
     assert missing.returncode == 2 and missing.stdout == "" and len(missing.stderr.strip().splitlines()) == 1
     assert "No such person" in missing.stderr
