@@ -56,7 +56,7 @@ def _cluster(cluster_id: int, faces: list[FaceInfo], persons: dict[int, str]) ->
                 key=f"{gallery}-reject",
                 disabled=not picked,
                 icon=":material/person_remove:",
-                help="Take the ticked faces out of this group; they will not be put back into it.",
+                help="Take the ticked faces out of this group (they stay unnamed).",
             ):
                 try:
                     for face_id in picked:
@@ -88,24 +88,37 @@ def _merge(cluster_ids: list[int]) -> None:
                 _done(f"Merged into group {merged}.")
 
 
+def _answer(face: FaceInfo, confirmed: bool) -> None:
+    """Yes: the face joins the suggested person. No: it is remembered as not them."""
+    try:
+        if confirmed:
+            people.confirm_suggestion(user.id, face.id)
+        else:
+            people.reject_face(user.id, face.id)
+    except StudioError as exc:
+        st.error(str(exc))
+    else:
+        name = face.suggested_person_name or ""
+        _done(f"Confirmed as {name}." if confirmed else f"Not {name}: never suggested for them again.")
+
+
 def _suggestions() -> None:
     faces = people.suggestions(user.id)
     if not faces:
         return
     st.subheader(f"Suggestions to confirm ({len(faces)})", anchor=False)
-    st.caption("New photos with faces close to someone you named.")
-    for start in range(0, len(faces[:24]), 6):
-        for column, face in zip(st.columns(6), faces[start : start + 6], strict=False):
+    st.caption("Faces of new photos close to someone you named: is it them?")
+    shown = page_of(faces, "suggestions-page", 12)
+    for start in range(0, len(shown), 6):
+        for column, face in zip(st.columns(6), shown[start : start + 6], strict=False):
             with column, st.container(border=True):
                 st.image(thumbs.face_thumbnail(user.id, face.id, side=112), width="stretch")
                 st.caption(f"{md(face.suggested_person_name or '')}?")
                 yes, no = st.columns(2)
                 if yes.button("Yes", key=f"confirm-{face.id}", icon=":material/check:"):
-                    people.confirm_suggestion(user.id, face.id)
-                    _done(f"Confirmed as {face.suggested_person_name}.")
+                    _answer(face, True)
                 if no.button("No", key=f"refuse-{face.id}", icon=":material/close:"):
-                    people.reject_face(user.id, face.id)
-                    _done("Not suggested again for that person.")
+                    _answer(face, False)
 
 
 st.title("Clusters", anchor=False)
@@ -127,7 +140,7 @@ if not run.clusters:
     st.caption("No groups yet: import photos in the Library, then press Find groups.")
 else:
     persons = {person.id: person.name for person in people.list_people(user.id)}
-    st.caption(f"{len(run.clusters)} groups · {len(run.unclustered)} faces fit no group")
+    st.caption(f"{counted(len(run.clusters), 'group')} · {counted(len(run.unclustered), 'face')} in no group")
     for cluster in page_of(run.clusters, "clusters-page", CLUSTERS_PER_PAGE):
         _cluster(cluster.cluster_id, cluster.faces, persons)
     if len(run.clusters) > 1:

@@ -72,9 +72,13 @@ def _delete(person: PersonInfo) -> None:
         st.caption("Their faces and the photos' records of them are deleted too; the photos stay.")
         sure = st.checkbox(f"Yes, delete {md(person.name)} and their faces", key=f"person-{person.id}-sure")
         if st.button("Delete person", key=f"person-{person.id}-delete", disabled=not sure, type="primary"):
-            people.delete_person(user.id, person.id)
-            st.session_state.pop(OPEN_KEY, None)
-            _done(f"{person.name} is deleted.")
+            try:
+                people.delete_person(user.id, person.id)
+            except StudioError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.pop(OPEN_KEY, None)
+                _done(f"{person.name} is deleted.")
 
 
 def _opened(persons: list[PersonInfo]) -> None:

@@ -310,6 +310,24 @@ def test_group_name_correct_merge_and_manage_people(site: Path, faces_dir: Path)
     assert people.list_people(owner.id) == []
 
 
+def test_new_photos_of_a_named_person_are_suggestions_to_confirm(site: Path, faces_dir: Path) -> None:
+    owner = _account()
+    _import(owner, faces_dir, KIT)
+    kit = people.create_person(owner.id, "Kit")
+    for photo in library.list_photos(owner.id).items:
+        people.assign_face(owner.id, library.photo_detail(owner.id, photo.id).faces[0].id, kit.id)
+    _import(owner, faces_dir, ["people/kit_harington/kit_harington_3.jpg", "people/obama/obama_2.jpg"], "Later")
+    [suggested] = people.suggestions(owner.id)  # Kit's new photo, not Obama's
+    at = open_app(owner.id, "pages/studio_clusters.py")
+    assert texts(at, "subheader") == ["Suggestions to confirm (1)"]
+    assert "Kit?" in captions(at)
+    at.button(key=f"confirm-{suggested.id}").click()
+    at.run()
+    assert texts(at, "success") == ["Confirmed as Kit."]
+    assert suggested.id in {face.id for face in people.person_faces(owner.id, kit.id)}
+    assert people.suggestions(owner.id) == []
+
+
 def test_merge_and_split_groups_on_the_clusters_page(site: Path, faces_dir: Path) -> None:
     owner = _account()
     _import(owner, faces_dir, [*KIT, "people/kit_harington/kit_harington_3.jpg", *ROSE, GROUP])
