@@ -85,6 +85,8 @@ def test_bad_input_is_status_2_and_one_line(site: Path, tmp_path: Path, capsys: 
     assert re.match(message, err), err
     owner = resolve_owner(None)
     assert library.list_albums(owner) == [] and library.list_photos(owner).total == 0
+    staging = site / "studio" / str(owner) / "staging"
+    assert not staging.exists() or not any(staging.iterdir())  # nothing unpacked is left behind
 
 
 def test_library_commands(site: Path, capsys: pytest.CaptureFixture[str]) -> None:

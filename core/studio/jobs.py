@@ -35,7 +35,7 @@ from core.storage.studio_models import Job, JobItem
 from core.studio.errors import BadInput, NotFound
 from core.studio.importer import ItemAlreadyDone, import_item
 from core.studio.intake import Candidate, allowed_folder, gather, staging_dir, staging_root
-from core.studio.library import create_album
+from core.studio.library import clean_album_name, create_album
 from core.studio.records import ImportSummary, JobInfo, JobItemInfo
 
 HEARTBEAT_S = 5.0
@@ -103,11 +103,17 @@ def _create_job(owner_id: int, candidates: list[Candidate], album_id: int, clean
 
 
 def _prepare(owner_id: int, sources: list[Path], album_name: str, source: str,
-             origins: list[str] | None, cleanup: list[Path]) -> tuple[list[Candidate], int, Path]:
+             origins: list[str] | None) -> tuple[list[Candidate], int, Path]:
+    """Check and unpack the input, then make (or find) the album; on any error nothing unpacked is left."""
+    clean_album_name(album_name)  # a bad name is refused before anything is unpacked
     staging = staging_dir(owner_id)
-    candidates = gather(sources, staging, origins)  # BadInput here removes what it unpacked
-    ref = None if source == "upload" else os.pathsep.join(str(p) for p in sources)[:2048]
-    album = create_album(owner_id, album_name, source, ref)
+    try:
+        candidates = gather(sources, staging, origins)
+        ref = None if source == "upload" else os.pathsep.join(str(p) for p in sources)[:2048]
+        album = create_album(owner_id, album_name, source, ref)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return candidates, album.id, staging
 
 
@@ -296,7 +302,7 @@ def start_import(owner_id: int, sources: list[Path], album_name: str, source: st
     root = staging_root(owner_id).resolve()
     cleanup = sorted({root / p.resolve().relative_to(root).parts[0] for p in sources}) if source == "upload" else []
     origins = [p.name for p in sources] if source == "upload" else None
-    candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, origins, cleanup)
+    candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, origins)
     job_id = _create_job(owner_id, candidates, album_id, [*cleanup, staging], "queued", None)
     runner()
     return job_id
@@ -307,7 +313,7 @@ def run_import_now(owner_id: int, sources: list[Path], album_name: str, source: 
     started = time.monotonic()
     if not sources:
         raise BadInput("There is nothing to import: give at least one photo, zip or folder.")
-    candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, None, [])
+    candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, None)
     worker = _identity()
     job_id = _create_job(owner_id, candidates, album_id, [staging], "running", worker)
     run_claimed(job_id, worker)
