@@ -39,13 +39,20 @@ def page(site: Path) -> Iterator[Page]:
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         yield page
-        _shot(page, "last")  # where the journey ended, for a failure's post-mortem
+        state = page.locator("[data-testid='stApp']").get_attribute("data-test-connection-state")
+        _shot(page, f"last-{state}")  # where the journey ended, for a failure's post-mortem
         browser.close()
+
+
+def _idle(page: Page) -> None:
+    """Wait until the app's script run has finished (what the next step sees is the page as drawn)."""
+    page.wait_for_timeout(300)  # a click's rerun may take a moment to start
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
 
 
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    _idle(page)
     page.wait_for_function("() => [...document.images].every(image => image.complete)")
     page.wait_for_timeout(500)  # the last elements settle
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -98,6 +105,7 @@ def _cluster_of(owner: UserInfo, photo_name: str) -> int:
 
 def _tick(page: Page, key: str) -> None:
     page.locator(f".st-key-{key} label").click()
+    _idle(page)
 
 
 def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: Path) -> None:
@@ -160,6 +168,7 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
         expect(page.get_by_text("found (")).to_be_visible(timeout=120_000)
         _shot(page, "5-clusters")
         kit_group = _cluster_of(ann, "kit_harington_1.jpg")
+        _idle(page)
         page.locator(f".st-key-name-{kit_group}-text input").fill("Kit")
         page.locator(f".st-key-name-{kit_group}-text input").press("Tab")
         page.locator(f"[data-testid='stForm']:has(.st-key-name-{kit_group}-text)").get_by_role(
@@ -185,6 +194,7 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
             page.get_by_role("button", name="Merge groups").click()
             expect(page.get_by_text(f"Merged into group {min(rose_group, max(groups))}.")).to_be_visible()
             rose_group = min(rose_group, max(groups))
+        _idle(page)
         page.locator(f".st-key-name-{rose_group}-text input").fill("Rose")
         page.locator(f".st-key-name-{rose_group}-text input").press("Tab")
         page.locator(f"[data-testid='stForm']:has(.st-key-name-{rose_group}-text)").get_by_role(
