@@ -12,7 +12,7 @@ from core.studio.records import PhotoInfo
 from pages.ui.components import md
 from pages.ui.session import require_member
 from pages.ui.studio_pager import page_of
-from pages.ui.studio_photos import photo_caption, photo_detail, photo_grid
+from pages.ui.studio_photos import photo_detail, photo_grid
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 
@@ -98,7 +98,7 @@ def _results() -> None:
         shown,
         boxed=boxed,
         key="matches",
-        caption=lambda p: f"**{similarity[p.id]:.0f} %** · {photo_caption(p)}",
+        caption=lambda p: f"**{similarity[p.id]:.0f} %** · {md(p.original_name)}",
     )
     st.download_button(
         "Download these results (CSV)",
