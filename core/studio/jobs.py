@@ -165,19 +165,17 @@ class JobRunner:
         run_claimed(job_id, self.identity)
 
 
-def claim(job_id: int, worker: str, expected: str | None = None) -> bool:
-    """Take a queued job (or, with `expected`, a running one still held by `expected`) for `worker`."""
+def claim(job_id: int, worker: str) -> bool:
+    """Take a queued job for `worker`; False when another worker took it first."""
     now = utcnow()
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
             return False
-        condition = (Job.status == "queued") if expected is None else (Job.status == "running") & (
-            Job.worker == expected)
         params = _params(job)
-        params["run"] = {"since": now.isoformat(), "done": job.done}
+        params["run"] = {"since": now.isoformat(), "done": job.done}  # this run's start, for photos per second
         taken = session.execute(
-            update(Job).where(Job.id == job_id, condition).values(
+            update(Job).where(Job.id == job_id, Job.status == "queued").values(
                 status="running", worker=worker, heartbeat_at=now, started_at=func.coalesce(Job.started_at, now),
                 params=json.dumps(params))
         ).rowcount
