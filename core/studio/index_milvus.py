@@ -25,6 +25,7 @@ from core.studio.index_state import Mark, current_mark, indexed_keys, load_vecto
 _PREFIX = "webtube_faces_"
 _MARGIN = 32  # extra candidates fetched, then measured exactly on the database's vectors
 _BATCH = 5000
+_STRONG = "Strong"  # a search sees every write before it (a server's default, Bounded, may not yet)
 
 
 def signature(vector: np.ndarray) -> int:
@@ -68,22 +69,25 @@ class MilvusIndex:
                  "IVF_PQ": {"nlist": settings.milvus_ivf_nlist, "m": settings.milvus_pq_m, "nbits": 8},
                  "FLAT": {}}[kind]
         params.add_index(field_name="vector", index_type=kind, metric_type="L2", params=build)
-        self._client.create_collection(name, schema=schema, index_params=params)
+        self._client.create_collection(name, schema=schema, index_params=params, consistency_level=_STRONG)
         return name
 
     def _collections(self) -> list[str]:
         return [name for name in self._client.list_collections() if name.startswith(_PREFIX)]
 
     def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Delete then insert, not upsert: a Milvus 2.3 server's upsert loses rows of a partition-key collection."""
         for start in range(0, len(ids), _BATCH):
+            batch = ids[start : start + _BATCH]
+            self._client.delete(name, filter=f"id in {_id_list(batch)}")
             rows = [{"id": int(i), "owner_id": owner_id, "sig": signature(v), "vector": v.tolist()}
-                    for i, v in zip(ids[start : start + _BATCH], vectors[start : start + _BATCH], strict=True)]
-            self._client.upsert(name, rows)
+                    for i, v in zip(batch, vectors[start : start + _BATCH], strict=True)]
+            self._client.insert(name, rows)
 
     def _held(self, name: str, owner_id: int) -> dict[int, int]:
         """Every (id, signature) Milvus holds for the owner in this collection."""
         iterator = self._client.query_iterator(name, filter=f"owner_id == {owner_id}", output_fields=["id", "sig"],
-                                               batch_size=_BATCH)
+                                               batch_size=_BATCH, consistency_level=_STRONG)
         held: dict[int, int] = {}
         try:
             while batch := iterator.next():
@@ -129,7 +133,8 @@ class MilvusIndex:
         with self._lock:
             for name in self._collections():
                 present = [int(row["id"]) for row in self._client.query(
-                    name, filter=f"owner_id == {owner_id} and id in {_id_list(face_ids)}", output_fields=["id"])]
+                    name, filter=f"owner_id == {owner_id} and id in {_id_list(face_ids)}", output_fields=["id"],
+                    consistency_level=_STRONG)]
                 if not present:
                     continue
                 self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(present)}")
@@ -152,8 +157,8 @@ class MilvusIndex:
             params = {"ef": max(settings.milvus_hnsw_ef, top_k + _MARGIN)} if settings.milvus_index == "HNSW" else (
                 {"nprobe": settings.milvus_ivf_nprobe} if settings.milvus_index == "IVF_PQ" else {})
             hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=top_k + _MARGIN,
-                                       filter=where, output_fields=["id"], search_params={"metric_type": "L2",
-                                                                                         "params": params})[0]
+                                       filter=where, output_fields=["id"], consistency_level=_STRONG,
+                                       search_params={"metric_type": "L2", "params": params})[0]
         ids, vectors = load_vectors(owner_id, embedder, [int(hit["id"]) for hit in hits])
         if not len(ids) or vectors.shape[1] != vector.shape[0]:
             return []
