@@ -30,8 +30,8 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _fill(owner_id: int, n: int, rng: np.random.Generator) -> float:
-    """Write n faces (and their photos) through SQLAlchemy Core, in batches; returns seconds."""
+def _fill(owner_id: int, first: int, n: int, rng: np.random.Generator) -> float:
+    """Write faces first..first+n-1 (and their photos) through SQLAlchemy Core, in batches; returns seconds."""
     from sqlalchemy import insert
 
     from core.storage.database import session_scope
@@ -40,8 +40,8 @@ def _fill(owner_id: int, n: int, rng: np.random.Generator) -> float:
 
     started = time.perf_counter()
     now = utcnow()
-    for start in range(0, n, 50_000):
-        count = min(50_000, n - start)
+    for start in range(first, first + n, 50_000):
+        count = min(50_000, first + n - start)
         vectors = rng.standard_normal((count, DIM)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         with session_scope() as session:
@@ -104,7 +104,7 @@ def main() -> None:
         owner_id = resolve_owner(None)
         written = 0
         for size in sorted(args.sizes):
-            fill_s = _fill(owner_id, size - written, rng)
+            fill_s = _fill(owner_id, written, size - written, rng)
             written = size
             queries = rng.standard_normal((args.queries, DIM)).astype(np.float32)
             queries /= np.linalg.norm(queries, axis=1, keepdims=True)
