@@ -12,7 +12,7 @@ Run: `make bench` or `.venv/bin/python -m bench.bench_studio_cluster [--sizes 10
   (scikit-learn), each at link distances around the embedder's thresholds; groups under two faces are
   unclustered in every algorithm. `chosen` is the studio's algorithm at its default distance.
 - `synthetic`: the same scores on synthetic faces with the measured genuine / impostor spread;
-  `scale`: seconds and peak memory (max RSS of a fresh process) of the studio's clustering at each size,
+  `scale`: seconds and peak memory (VmHWM of a fresh process) of the studio's clustering at each size,
   and `scale_through_database`: `clustering.cluster_faces` itself on a SQLite library of that many faces
   (reading the faces, clustering, writing each face's group).
 
@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import time
 from collections.abc import Callable
 from itertools import combinations
+from pathlib import Path
 
 import av
 import numpy as np
@@ -238,15 +238,24 @@ def synthetic_spread(vectors: np.ndarray, labels: np.ndarray, pairs: int = 20000
             "impostor_mean": round(float(d[~same].mean()), 3), "impostor_sd": round(float(d[~same].std()), 3)}
 
 
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss, which a spawned child
+    inherits from the parent it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status: this benchmark measures memory on Linux")
+
+
 def _timed(n: int, measured: dict, distance: float, queue: multiprocessing.Queue) -> None:
-    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline_mb = _peak_mb()
     vectors, _ = synthetic(n, measured)
     start = time.perf_counter()
     graph = knn_graph(vectors, NEIGHBOURS, distance)
     graph_s = time.perf_counter() - start
     members = groups(chinese_whispers(graph, distance), MIN_SIZE)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_mb()
     predicted = _to_labels(n, members)
     queue.put({"faces": n, "seconds": round(seconds, 2), "knn_graph_seconds": round(graph_s, 2),
                "edges": len(graph.rows), "clusters": len(members),
@@ -282,13 +291,13 @@ def _timed_db(n: int, measured: dict, distance: float, queue: multiprocessing.Qu
                 {"photo_id": photo.id, "owner_id": owner_id, "x1": 0.0, "y1": 0.0, "x2": 1.0, "y2": 1.0,
                  "score": 0.99, "landmarks": "[]", "quality_ok": True, "quality_reasons": "", "embedder": "dlib",
                  "dim": vectors.shape[1], "embedding": v.astype("<f4").tobytes()} for v in vectors])
-        baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        baseline_mb = _peak_mb()
         start = time.perf_counter()
         run = clustering.cluster_faces(owner_id)
         seconds = time.perf_counter() - start
         queue.put({"faces": n, "seconds": round(seconds, 2), "clusters": len(run.clusters),
                    "unclustered": len(run.unclustered), "rss_before_mb": round(baseline_mb, 1),
-                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+                   "peak_rss_mb": _peak_mb()})
 
 
 def scale(n: int, measured: dict, distance: float, target: Callable = _timed) -> dict:
