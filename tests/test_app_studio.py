@@ -20,6 +20,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserInfo, register
+from core.config import get_settings
 from core.studio import clustering, importer, jobs, library, people
 from core.studio.records import ImportSummary
 from tests.support.app_driver import button, go, open_app, texts, widget
@@ -152,6 +153,26 @@ def test_cancel_an_import_in_progress(site: Path, faces_dir: Path) -> None:
     info = jobs.job_info(owner.id, at.session_state["studio_job"])
     assert info.status == "cancelled" and info.done < len(names), info
     assert library.list_photos(owner.id).total + library.list_photos(owner.id, status="no_faces").total == info.done
+
+
+def test_a_zip_bomb_is_one_sentence_and_leaves_nothing_behind(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBTUBE_ZIP_MAX_MB", "1")
+    get_settings.cache_clear()
+    owner = _account()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.jpg", b"\0" * (8 * 2**20))  # 8 MB of zeros, a few kB packed
+    at = open_app(owner.id, "pages/studio_library.py")
+    widget(at, "file_uploader", "Photos or a zip of photos (JPG, PNG, WEBP or ZIP)").upload(
+        "bomb.zip", bomb.getvalue(), "application/zip"
+    )
+    button(at, "Import").click()
+    at.run()
+    [error] = texts(at, "error")
+    assert error.startswith("bomb.zip unpacks to 8 MB; a zip may unpack to at most 1 MB"), error
+    assert jobs.recent_jobs(owner.id) == []
+    leftovers = [p for p in (site / "studio").rglob("*") if p.is_file()]
+    assert leftovers == [], leftovers
 
 
 def test_an_empty_import_is_one_sentence_and_starts_nothing(site: Path) -> None:

@@ -300,7 +300,12 @@ def start_import(owner_id: int, sources: list[Path], album_name: str, source: st
     root = staging_root(owner_id).resolve()
     cleanup = sorted({root / p.resolve().relative_to(root).parts[0] for p in sources}) if source == "upload" else []
     origins = [p.name for p in sources] if source == "upload" else None
-    candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, origins)
+    try:
+        candidates, album_id, staging = _prepare(owner_id, sources, album_name, source, origins)
+    except Exception:
+        for folder in cleanup:  # refused uploads leave nothing behind either
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     job_id = _create_job(owner_id, candidates, album_id, [*cleanup, staging], "queued", None)
     runner()
     return job_id
