@@ -175,6 +175,31 @@ def test_a_zip_bomb_is_one_sentence_and_leaves_nothing_behind(site: Path, monkey
     assert leftovers == [], leftovers
 
 
+def test_admins_import_a_server_folder_only_under_an_allowed_root(
+    site: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBTUBE_STUDIO_IMPORT_ROOTS", str(faces_dir / "people"))
+    get_settings.cache_clear()
+    admin = _account()  # the first account is the admin
+    member = _account("Bob", "bob@example.com")
+    at = open_app(member.id, "pages/studio_library.py")
+    assert not [w for w in at.get("text_input") if w.label == "Folder on the server"]
+    at = open_app(admin.id, "pages/studio_library.py")
+    widget(at, "text_input", "Folder on the server").input(str(faces_dir / "groups"))
+    button(at, "Import folder").click()
+    at.run()
+    [error] = texts(at, "error")
+    assert error.startswith(f"{faces_dir / 'groups'} is not under an allowed import folder"), error
+    widget(at, "text_input", "Folder on the server").input(str(faces_dir / "people" / "rose_leslie"))
+    button(at, "Import folder").click()
+    at.run()
+    assert not texts(at, "error"), texts(at, "error")
+    _wait_for_job(admin, at)
+    assert texts(at, "success")[0].startswith("Import finished: 2 of 2 photos · 2 faces")
+    [album] = library.list_albums(admin.id)
+    assert (album.name, album.source, album.photo_count) == ("rose_leslie", "folder", 2)
+
+
 def test_an_empty_import_is_one_sentence_and_starts_nothing(site: Path) -> None:
     owner = _account()
     at = open_app(owner.id, "pages/studio_library.py")
