@@ -296,6 +296,17 @@ def test_photos_where_two_people_appear_together(site: Path, faces_dir: Path) ->
     assert not at.exception
     assert "1 photo" in captions(at)
     assert [c for c in captions(at) if c.endswith(" faces")] == ["kit_with_rose.jpg · 2 faces"]
+    # the search's filters: faces named Rose only, in the album that holds them
+    widget(at, "file_uploader", "Sample photo (JPG, PNG or WEBP)").upload(
+        "rose.jpg", (faces_dir / ROSE[1]).read_bytes(), "image/jpeg"
+    )
+    at.run()
+    widget(at, "selectbox", "Named as").set_value(rose.id)
+    widget(at, "selectbox", "In album").set_value(library.list_albums(owner.id)[0].id)
+    button(at, "Search").click()
+    at.run()
+    found = sorted(c.split(" · ")[1] for c in captions(at) if " %** · " in c)
+    assert found == ["kit_with_rose.jpg", "rose_leslie_1.jpg"], captions(at)
 
 
 def test_group_name_correct_merge_and_manage_people(site: Path, faces_dir: Path) -> None:
