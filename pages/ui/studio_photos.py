@@ -107,7 +107,7 @@ def _delete(owner_id: int, photo_id: int) -> None:
 
 
 def _face_words(face: FaceInfo) -> str:
-    """'Ann · 0.99', plus why the face is poor when it is."""
+    """'#12 · Ann · 0.99' (the number is the box's label on the photo), plus why the face is poor when it is."""
     name = md(face.person_name) if face.person_name else "Unnamed"
     quality = "" if face.quality_ok else " · " + md(", ".join(face.quality_reasons) or "poor quality")
-    return f"{name} · {face.score:.2f}{quality}"
+    return f"#{face.id} · {name} · {face.score:.2f}{quality}"
