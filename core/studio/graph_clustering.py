@@ -4,9 +4,9 @@ Why a kNN graph: a full distance matrix of 100,000 faces is 40 GB; each face onl
 nearest neighbours under the match distance, so the search runs over blocks of rows (one
 `block x n` matrix at a time, about 128 MB) and keeps k neighbours per face: memory O(n k).
 Why Chinese whispers (as in dlib's `chinese_whispers`): it needs no number of clusters, runs in
-O(edges) per pass, and measured best on the labelled photos (bench/bench_studio_cluster.py, which
-also scores DBSCAN, HDBSCAN and agglomerative linkage). It is about twenty lines, so it is written
-here rather than pulling in a graph library for one function.
+O(edges) per pass, tied best on the labelled photos and kept strangers apart on synthetic faces where
+single linkage and DBSCAN chained them (bench/bench_studio_cluster.py, docs/studio-clustering.md).
+It is about twenty lines, so it is written here rather than pulling in a graph library for one function.
 """
 
 from __future__ import annotations
