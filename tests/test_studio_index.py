@@ -252,3 +252,32 @@ def test_another_process_changes_are_seen(site: Path) -> None:
 def _photo_of(face_id: int) -> int | None:
     with session_scope() as session:
         return session.scalar(select(Face.photo_id).where(Face.id == face_id))
+
+
+def test_the_coded_first_pass_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large shelves scan 8-bit codes first (index_codes.py); the answer must still equal brute force,
+    for spread-out faces and for tight groups of one person, after appends and after removals."""
+    from core.studio import index_memory
+    from core.studio.index_memory import _Shelf
+    from core.studio.index_state import EMPTY
+
+    monkeypatch.setattr(index_memory, "CODED_MIN", 1)
+    rng = np.random.default_rng(12)
+    centres = _unit(rng, 40)
+    grouped = centres[rng.integers(0, 40, 3000)] + 0.02 * rng.standard_normal((3000, DIM)).astype(np.float32)
+    vectors = np.concatenate([_unit(rng, 3000), grouped.astype(np.float32)])
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    shelf = _Shelf.of(EMPTY, ids, vectors)
+    everything = dict(zip(ids.tolist(), vectors, strict=True))
+    for query in [*_unit(rng, 3), centres[0], vectors[4500]]:
+        _assert_same(shelf.nearest(query, 50, None), _brute_force(everything, query, 50))
+    assert shelf.coded is not None and shelf.coded.size == len(ids)
+    more = _unit(rng, 10)
+    shelf.append(np.arange(len(ids) + 1, len(ids) + 11, dtype=np.int64), more)
+    everything.update(zip(range(len(ids) + 1, len(ids) + 11), more, strict=True))
+    assert shelf.coded is not None and shelf.coded.size == len(everything)  # extended, not coded again
+    _assert_same(shelf.nearest(more[0], 20, None), _brute_force(everything, more[0], 20))
+    shelf.drop(np.array([len(ids) + 1, 7], dtype=np.int64))
+    del everything[len(ids) + 1], everything[7]
+    assert shelf.coded is None  # rows moved
+    _assert_same(shelf.nearest(more[0], 20, None), _brute_force(everything, more[0], 20))

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.studio.index_codes import CodedScan
 from core.studio.index_state import Mark, current_mark, indexed_keys, load_vectors, snapshot
 
 _MARGIN = 32  # extra candidates measured again, against float32 rounding in the expanded distance
+CODED_MIN = 50_000  # from this many faces a shelf scans 8-bit codes first (index_codes.py), exact all the same
 
 
 @dataclass
@@ -28,6 +30,7 @@ class _Shelf:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     size: int = 0
+    coded: CodedScan | None = None  # made on the first large search, extended by appends, dropped by removals
 
     @classmethod
     def of(cls, mark: Mark, ids: np.ndarray, vectors: np.ndarray) -> _Shelf:
@@ -54,12 +57,18 @@ class _Shelf:
         self.ids[self.size : need] = ids
         self.vectors[self.size : need] = vectors
         self.norms[self.size : need] = np.einsum("ij,ij->i", vectors, vectors)
+        if self.coded is not None and self.coded.size == self.size:
+            self.coded.add(vectors)
+        else:
+            self.coded = None
         self.size = need
 
     def drop(self, face_ids: np.ndarray) -> np.ndarray:
         """Remove these ids (those present); returns the ids removed. The last rows fill the holes."""
         holes = np.flatnonzero(np.isin(self.ids[: self.size], face_ids))
         removed = self.ids[holes].copy()
+        if len(holes):
+            self.coded = None  # rows move: coded again at the next large search
         for hole in holes[::-1]:  # from the end, so a moved row is never a later hole
             last = self.size - 1
             if hole != last:
@@ -72,6 +81,12 @@ class _Shelf:
         if self.size == 0 or query.shape[0] != self.vectors.shape[1]:
             return []
         vectors, norms, ids = self.vectors[: self.size], self.norms[: self.size], self.ids[: self.size]
+        if rows is None and self.size >= CODED_MIN:
+            if self.coded is None:
+                self.coded = CodedScan(vectors)
+            sure = self.coded.nearest(vectors, query, top_k, _MARGIN)
+            if sure is not None:
+                rows = sure
         if rows is not None:
             vectors, norms, ids = vectors[rows], norms[rows], ids[rows]
         approx = norms - 2.0 * (vectors @ query)
