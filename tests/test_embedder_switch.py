@@ -133,13 +133,13 @@ def test_profile_tells_the_legacy_account_to_re_enrol(
     at = open_app(ann.id, "pages/profile.py")
     assert not texts(at, "warning")
     captions = texts(at, "caption")
-    assert any(c.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 102") for c in captions)
+    assert any(c.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 305") for c in captions)
     _use(monkeypatch, "sface")
     at = open_app(ann.id, "pages/profile.py")
     (warning,) = texts(at, "warning")
     assert warning.startswith("Your face sample was made by another face model (dlib)")
     assert "delete your face data below and enrol again" in warning
-    assert any(c.startswith("Face sign-in threshold 1.00 (sface model).") for c in texts(at, "caption"))
+    assert any(c.startswith("Face sign-in threshold 0.85 (sface model).") for c in texts(at, "caption"))
 
 
 @pytest.mark.parametrize(("override", "expected"), [(None, Phase.NOT_RECOGNISED), ("0.05", Phase.SIGNED_IN)])

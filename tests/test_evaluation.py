@@ -35,10 +35,10 @@ def test_command_compares_dlib_and_sface_on_the_people_photos(
         assert entry["threshold_at_far"]["1e-4"]["threshold"] < entry["impostor_distance"]["closest"]
         assert entry["equal_error_rate"]["eer"] == 0.0
     assert answer["embedders"]["dlib"]["at_thresholds"]["verify"]["threshold"] == 0.6
-    stored = json.loads(CALIBRATION_FILE.read_text())  # made by bench/calibrate.py from the same photos
+    stored = json.loads(CALIBRATION_FILE.read_text())  # made by bench/calibrate.py from these photos and public/
     for name in ("dlib", "sface"):
         measured = answer["embedders"][name]["impostor_distance"]["closest"]
-        assert stored[name]["impostor"][0] == pytest.approx(measured, abs=2e-3), name
+        assert any(d == pytest.approx(measured, abs=2e-3) for d in stored[name]["impostor"]), name
     for name in ("roc.png", "det.png"):
         assert (report / name).read_bytes().startswith(PNG_MAGIC)
     assert json.loads((report / "report.json").read_text())["embedders"].keys() == answer["embedders"].keys()
@@ -96,18 +96,18 @@ def test_metrics_on_known_scores() -> None:
 
 def test_risk_in_words_from_the_calibration_data() -> None:
     dlib = stranger_rate("dlib", 0.5)
-    assert (dlib.passed, dlib.pairs) == (0, 102)
-    assert dlib.words.startswith("Fewer than 1 in 102 strangers would pass: none of 102 stranger pairs did")
+    assert (dlib.passed, dlib.pairs) == (0, 305)
+    assert dlib.words.startswith("Fewer than 1 in 305 strangers would pass: none of 305 stranger pairs did")
     assert "tests/data/faces/people" in dlib.words
     closest = json.loads(CALIBRATION_FILE.read_text())["sface"]["impostor"]
     loose = stranger_rate("sface", closest[9])  # the ten closest stranger pairs pass
-    assert loose.passed == 10 and loose.words.startswith("About 1 in 10 strangers would pass: 10 of 102")
+    assert loose.passed == 10 and loose.words.startswith("About 1 in 30 strangers would pass: 10 of 305")
     assert "not measured" in stranger_rate("facenet", 0.85).words
 
 
 def test_signin_risk_names_the_configured_model(data_dir: Path) -> None:
     words = signin_risk_words()
-    assert words.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 102 strangers would pass")
+    assert words.startswith("Face sign-in threshold 0.50 (dlib model). Fewer than 1 in 305 strangers would pass")
 
 
 def test_missing_model_is_named_not_every_photo_skipped(
