@@ -11,6 +11,7 @@ import threading
 import streamlit as st
 
 from core.accounts.profiles import avatar_file
+from core.studio.interrupted import unfinished_jobs_exist
 from pages.ui.components import md
 from pages.ui.session import sign_out, signed_in_user, sync_session_cookie
 
@@ -21,11 +22,13 @@ st.set_page_config(page_title="WebTube", page_icon=":material/smart_display:", l
 def _resume_interrupted_imports() -> threading.Thread:
     """Once per server process: studio imports that a restart cut short carry on, nothing lost or doubled.
 
-    In a thread, and imported there, because the import module brings in the face engine (seconds of
-    PyTorch loading) that must not hold up the first page anyone opens.
+    In a thread, and imported there only when a job is unfinished, because the import module brings
+    in the face engine (seconds of PyTorch loading) that must not hold up the first page anyone opens.
     """
 
     def resume() -> None:
+        if not unfinished_jobs_exist():  # the usual case: no reason to load the engine now
+            return
         from core.studio.jobs import resume_interrupted
 
         resume_interrupted()

@@ -1,15 +1,18 @@
 """Many processes opening one brand-new database at once: one upgrades it, the others wait, all register.
 
-Real processes (multiprocessing, spawn: each imports the app afresh, like separate servers) on a real
-SQLite file. Before the cross-process lock, 32 of 60 registrations failed with `table ... already
-exists`, and two were told their email was taken because a category-seeding clash looked like one.
+Real processes (each a fresh `python` that imports the app, like separate servers) on a real SQLite
+file; they wait for one start signal so they really open the database together. Before the
+cross-process lock, 32 of 60 registrations failed with `table ... already exists`, and two were
+told their email was taken because a category-seeding clash looked like one.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
-from multiprocessing.synchronize import Barrier
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,32 +30,48 @@ PROCESSES = 20
 PASSWORD = "a long enough password"
 
 
-def _register_at_once(data_dir: str, index: int, barrier: Barrier, results: multiprocessing.Queue) -> None:
-    """One fresh process: wait for the others, then register (which opens, upgrades and seeds the database)."""
-    os.environ.update({"WEBTUBE_DATA_DIR": data_dir, "WEBTUBE_BCRYPT_ROUNDS": "4"})
-    os.environ.pop("DATABASE_URL", None)
-    barrier.wait(timeout=60)
-    try:
-        register(f"Person {index}", f"person{index}@example.com", PASSWORD, PASSWORD)
-        results.put((index, "ok"))
-    except Exception as exc:  # reported to the test, which names the failure
-        results.put((index, f"{type(exc).__name__}: {exc}"))
+# One process: wait for the start file, then register (which opens, upgrades and seeds the database).
+_CHILD = """
+import json, os, sys, time
+from pathlib import Path
+index, go = int(sys.argv[1]), Path(sys.argv[2])
+from core.accounts.users import register
+deadline = time.monotonic() + 120
+while not go.exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+try:
+    register(f"Person {index}", f"person{index}@example.com", sys.argv[3], sys.argv[3])
+    print(json.dumps([index, "ok"]))
+except Exception as exc:
+    print(json.dumps([index, f"{type(exc).__name__}: {exc}"]))
+"""
 
 
 def _race(data_dir: Path) -> dict[int, str]:
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(PROCESSES)
-    results = spawn.Queue()
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment |= {"WEBTUBE_DATA_DIR": str(data_dir), "WEBTUBE_BCRYPT_ROUNDS": "4"}
+    go = data_dir / "go"
+    root = Path(__file__).resolve().parents[1]
     workers = [
-        spawn.Process(target=_register_at_once, args=(str(data_dir), i, barrier, results)) for i in range(PROCESSES)
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(i), str(go), PASSWORD],
+            cwd=root, env=environment, stdout=subprocess.PIPE, text=True,
+        )
+        for i in range(PROCESSES)
     ]
+    time.sleep(1.0)  # let them import; each polls for the signal
+    go.touch()
+    outcomes: dict[int, str] = {}
     for worker in workers:
-        worker.start()
-    outcomes = dict(results.get(timeout=180) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=30)
-        if worker.is_alive():
+        try:
+            out, _ = worker.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
             worker.kill()
+            out, _ = worker.communicate()
+        for line in out.splitlines():
+            if line.startswith("["):
+                index, outcome = json.loads(line)
+                outcomes[index] = outcome
     return outcomes
 
 
