@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+Row = TypeVar("Row")
+
 
 class StudioError(ValueError):
     """Base of every studio error; `str(err)` is safe to show on a page or print on stderr."""
@@ -13,3 +19,11 @@ class NotFound(StudioError):
 
 class BadInput(StudioError):
     """The request cannot be done as asked (an empty import, a zip over the caps, a bad name ...)."""
+
+
+def owned(session: Session, model: type[Row], owner_id: int, row_id: int, message: str) -> Row:
+    """The row `row_id` of `model` if it is in `owner_id`'s library; anyone else's reads as missing."""
+    row = session.get(model, row_id)
+    if row is None or getattr(row, "owner_id", None) != owner_id:
+        raise NotFound(message)
+    return row

@@ -19,7 +19,7 @@ from core.config import get_settings
 from core.storage.database import purge_deleted, session_scope
 from core.storage.models import utcnow
 from core.storage.studio_models import Album, Face, Person, Photo, album_photos
-from core.studio.errors import BadInput, NotFound
+from core.studio.errors import BadInput, NotFound, owned
 from core.studio.records import AlbumInfo, FaceInfo, PhotoDetail, PhotoInfo, PhotoPage
 
 SOURCES = ("upload", "folder", "cloud")
@@ -95,17 +95,11 @@ def _album_info(session: Session, album: Album) -> AlbumInfo:
 
 
 def _own_album(session: Session, owner_id: int, album_id: int) -> Album:
-    album = session.get(Album, album_id)
-    if album is None or album.owner_id != owner_id:
-        raise NotFound("There is no such album in your library.")
-    return album
+    return owned(session, Album, owner_id, album_id, "There is no such album in your library.")
 
 
 def _own_photo(session: Session, owner_id: int, photo_id: int) -> Photo:
-    photo = session.get(Photo, photo_id)
-    if photo is None or photo.owner_id != owner_id:
-        raise NotFound("There is no such photo in your library.")
-    return photo
+    return owned(session, Photo, owner_id, photo_id, "There is no such photo in your library.")
 
 
 def clean_album_name(name: str) -> str:

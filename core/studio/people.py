@@ -22,7 +22,7 @@ from core.storage.database import purge_deleted, session_scope
 from core.storage.studio_models import Face, FaceRejection, Person
 from core.studio import index
 from core.studio.clustering import face_infos, vectors_of
-from core.studio.errors import BadInput, NotFound
+from core.studio.errors import BadInput, NotFound, owned
 from core.studio.records import FaceInfo
 
 NAME_MAX = 120
@@ -56,17 +56,11 @@ def _clean_name(name: str | None) -> str:
 
 
 def _person(session: Session, owner_id: int, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None or person.owner_id != owner_id:
-        raise NotFound("No such person in your library.")
-    return person
+    return owned(session, Person, owner_id, person_id, "No such person in your library.")
 
 
 def _face(session: Session, owner_id: int, face_id: int) -> Face:
-    face = session.get(Face, face_id)
-    if face is None or face.owner_id != owner_id:
-        raise NotFound("No such face in your library.")
-    return face
+    return owned(session, Face, owner_id, face_id, "No such face in your library.")
 
 
 def _info(session: Session, person: Person) -> PersonInfo:
