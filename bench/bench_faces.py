@@ -11,30 +11,19 @@ import argparse
 import json
 import platform
 import resource
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from bench.timing import median_ms
 from core.faces.engine import get_engine
 from core.faces.images import load_image
 from tests.support.paths import FACES_DIR as FACES
 
 SIZES = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
-
-
-def _median_ms(work: Callable[[], object], repeat: int) -> float:
-    work()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def _photos() -> list[Path]:
@@ -54,11 +43,11 @@ def _peak_rss_mb() -> float:
 def bench_ours(repeat: int) -> dict:
     engine = get_engine()
     frames = _frames()
-    detect = {name: _median_ms(lambda f=frame: engine.detector.detect(f), repeat) for name, frame in frames.items()}
+    detect = {name: median_ms(lambda f=frame: engine.detector.detect(f), repeat) for name, frame in frames.items()}
     chips = [face.chip for face in engine.analyse(load_image(FACES / "people" / "obama" / "obama_2.jpg"))]
     batch32 = np.stack(chips * 32)[:32]
-    per_face_ms_1 = _median_ms(lambda: engine.embed_chips(batch32[:1]), repeat * 4)
-    per_batch_ms_32 = _median_ms(lambda: engine.embed_chips(batch32), repeat)
+    per_face_ms_1 = median_ms(lambda: engine.embed_chips(batch32[:1]), repeat * 4)
+    per_batch_ms_32 = median_ms(lambda: engine.embed_chips(batch32), repeat)
     photos = _photos()
     start = time.perf_counter()
     faces = sum(len(engine.analyse(load_image(photo))) for photo in photos)
@@ -94,11 +83,11 @@ def bench_face_recognition(repeat: int) -> dict:
 
     frames = _frames()
     detect = {
-        name: _median_ms(lambda f=frame: face_recognition.face_locations(f), repeat) for name, frame in frames.items()
+        name: median_ms(lambda f=frame: face_recognition.face_locations(f), repeat) for name, frame in frames.items()
     }
     rgb = face_recognition.load_image_file(str(FACES / "people" / "obama" / "obama_2.jpg"))
     box = face_recognition.face_locations(rgb)[:1]
-    per_face_ms = _median_ms(lambda: face_recognition.face_encodings(rgb, box), repeat * 2)
+    per_face_ms = median_ms(lambda: face_recognition.face_encodings(rgb, box), repeat * 2)
     photos = _photos()
     start = time.perf_counter()
     faces = 0

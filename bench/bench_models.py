@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench.timing import median_ms
 from core.config import get_settings
 from core.faces.detector import FaceDetector
 from core.faces.engine import FaceEngine
@@ -34,16 +34,6 @@ SIZES = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
 DETECTORS = ("mtcnn", "yunet")
 EMBEDDERS = ("dlib", "sface")
 FAST_SIDE = 800  # WEBTUBE_DETECT_MAX_SIDE=800: YuNet still finds every face it finds at 1280 in the test photos
-
-
-def _median_ms(work: Callable[[], object], repeat: int) -> float:
-    work()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def _frames() -> dict[str, np.ndarray]:
@@ -74,7 +64,7 @@ def bench_detectors(repeat: int) -> dict:
     out = {}
     for kind in DETECTORS:
         cascade = FaceDetector(torch.device("cpu"), settings.min_face_px, settings.detect_max_side, kind).cascade
-        out[kind] = {name: _median_ms(lambda f=frame, c=cascade: c.detect(f), repeat) for name, frame in frames.items()}
+        out[kind] = {name: median_ms(lambda f=frame, c=cascade: c.detect(f), repeat) for name, frame in frames.items()}
     return out
 
 
@@ -84,8 +74,8 @@ def bench_embedders(repeat: int) -> dict:
     for name in EMBEDDERS:
         engine = _engine("mtcnn", name)
         chips = np.stack([engine.analyse(rgb, embed=False)[0].chip] * 32)
-        one = _median_ms(lambda e=engine, c=chips: e.embed_chips(c[:1]), repeat * 4)
-        many = _median_ms(lambda e=engine, c=chips: e.embed_chips(c), repeat)
+        one = median_ms(lambda e=engine, c=chips: e.embed_chips(c[:1]), repeat * 4)
+        many = median_ms(lambda e=engine, c=chips: e.embed_chips(c), repeat)
         out[name] = {"chip": chips.shape[1], "batch_1": round(1000 / one, 1), "batch_32": round(32000 / many, 1)}
     return out
 
@@ -111,11 +101,11 @@ def bench_face_recognition(photos: list[np.ndarray], repeat: int) -> dict:
 
     frames = _frames()
     detect = {
-        name: _median_ms(lambda f=frame: face_recognition.face_locations(f), repeat) for name, frame in frames.items()
+        name: median_ms(lambda f=frame: face_recognition.face_locations(f), repeat) for name, frame in frames.items()
     }
     rgb = load_image(FACES / "people" / "obama" / "obama_2.jpg")
     box = face_recognition.face_locations(rgb)[:1]
-    one = _median_ms(lambda: face_recognition.face_encodings(rgb, box), repeat * 2)
+    one = median_ms(lambda: face_recognition.face_encodings(rgb, box), repeat * 2)
     start = time.perf_counter()
     faces = sum(len(face_recognition.face_encodings(p, face_recognition.face_locations(p))) for p in photos)
     seconds = time.perf_counter() - start
@@ -156,7 +146,7 @@ def bench_sface_runtimes(repeat: int) -> dict:
     out = {}
     with torch.inference_mode():
         for name, run in runners.items():
-            out[name] = {f"batch_{n}": round(n * 1000 / _median_ms(lambda b=blob, r=run: r(b), repeat), 1)
+            out[name] = {f"batch_{n}": round(n * 1000 / median_ms(lambda b=blob, r=run: r(b), repeat), 1)
                          for n, blob in blobs.items()}
     return out
 
