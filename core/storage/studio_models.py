@@ -132,14 +132,17 @@ class FaceRejection(Base):
 
 
 class Job(Base):
-    """A background job (an import today; video analysis later) with its progress, kept as history."""
+    """A background job of any kind (import, re-embed, video analysis) with its progress and result, kept as history."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_kind_status", "kind", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # "import", ...
+    kind: Mapped[str] = mapped_column(String(30))  # "import", "reembed", "video_analysis"
     status: Mapped[str] = mapped_column(String(20))  # "queued", "running", "done", "cancelled", "failed"
     params: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what the job was asked to do
     total: Mapped[int] = mapped_column(Integer, default=0)  # items to do
@@ -153,6 +156,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    result: Mapped[str | None] = mapped_column(Text)  # JSON: what a finished job made
+    stage: Mapped[str | None] = mapped_column(String(200))  # what it is doing now, in words
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs started, retries included
 
     items: Mapped[list[JobItem]] = relationship(
         back_populates="job", cascade="all, delete-orphan", passive_deletes=True, order_by="JobItem.seq"
