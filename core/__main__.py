@@ -9,6 +9,8 @@ GROUPS = {
     "faces": "core.faces.cli",
     "users": "core.accounts.cli",
     "studio": "core.studio.cli",
+    "video": "core.video_analysis.cli",
+    "worker": "core.jobs.worker",
 }
 
 

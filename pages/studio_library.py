@@ -8,12 +8,13 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import get_settings
+from core.jobs import queue
 from core.studio import intake, jobs, library
 from core.studio.errors import StudioError
 from core.studio.records import AlbumInfo
 from pages.ui.components import md, show_flash
 from pages.ui.session import require_member
-from pages.ui.studio_jobs import FINISHED, JOB_KEY, job_panel
+from pages.ui.studio_jobs import JOB_KEY, job_panel
 from pages.ui.studio_pager import pager
 from pages.ui.studio_photos import photo_detail, photo_grid
 from pages.ui.studio_words import counted
@@ -70,7 +71,7 @@ def _folder_form() -> None:
 def _adopt_running_job() -> None:
     """A tab opened while an import runs (or after a restart resumed it) shows that import's progress."""
     if JOB_KEY not in st.session_state:
-        running = [job for job in jobs.recent_jobs(user.id, limit=5) if job.status not in FINISHED]
+        running = [job for job in queue.recent_jobs(user.id, kind="import", limit=5) if not job.finished]
         if running:
             st.session_state[JOB_KEY] = running[0].id
 

@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserInfo, register
 from core.config import get_settings
-from core.studio import clustering, importer, jobs, library, people
+from core.jobs import queue
+from core.studio import clustering, importer, library, people
 from core.studio.records import ImportSummary
 from tests.support.app_driver import button, go, open_app, texts, widget
 
@@ -58,8 +59,8 @@ def _import(owner: UserInfo, faces_dir: Path, names: list[str], album: str = "Tr
 def _wait_for_job(owner: UserInfo, at: AppTest, timeout_s: float = 240) -> None:
     job_id = at.session_state["studio_job"]
     deadline = time.monotonic() + timeout_s
-    while jobs.job_info(owner.id, job_id).status not in ("done", "cancelled", "failed"):
-        assert time.monotonic() < deadline, f"the import did not finish: {jobs.job_info(owner.id, job_id)}"
+    while queue.job_info(owner.id, job_id).status not in ("done", "cancelled", "failed"):
+        assert time.monotonic() < deadline, f"the import did not finish: {queue.job_info(owner.id, job_id)}"
         time.sleep(0.5)
     at.run()
 
@@ -150,7 +151,7 @@ def test_cancel_an_import_in_progress(site: Path, faces_dir: Path) -> None:
     _wait_for_job(owner, at)
     [report] = texts(at, "warning")
     assert report.startswith("Import cancelled: "), report
-    info = jobs.job_info(owner.id, at.session_state["studio_job"])
+    info = queue.job_info(owner.id, at.session_state["studio_job"])
     assert info.status == "cancelled" and info.done < len(names), info
     assert library.list_photos(owner.id).total + library.list_photos(owner.id, status="no_faces").total == info.done
 
@@ -170,7 +171,7 @@ def test_a_zip_bomb_is_one_sentence_and_leaves_nothing_behind(site: Path, monkey
     at.run()
     [error] = texts(at, "error")
     assert error.startswith("bomb.zip unpacks to 8 MB; a zip may unpack to at most 1 MB"), error
-    assert jobs.recent_jobs(owner.id) == []
+    assert queue.recent_jobs(owner.id) == []
     leftovers = [p for p in (site / "studio").rglob("*") if p.is_file()]
     assert leftovers == [], leftovers
 
@@ -206,7 +207,7 @@ def test_an_empty_import_is_one_sentence_and_starts_nothing(site: Path) -> None:
     button(at, "Import").click()
     at.run()
     assert texts(at, "error") == ["Choose at least one photo or zip to import."]
-    assert jobs.recent_jobs(owner.id) == []
+    assert queue.recent_jobs(owner.id) == []
 
 
 def test_open_a_photo_see_its_faces_and_delete_it(site: Path, faces_dir: Path) -> None:

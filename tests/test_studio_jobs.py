@@ -18,13 +18,14 @@ from sqlalchemy import func, select, update
 
 from core.accounts.users import register
 from core.config import PROJECT_ROOT
+from core.jobs import queue
+from core.jobs.records import JobInfo
 from core.storage.database import session_scope
 from core.storage.models import utcnow
 from core.storage.studio_models import Face, Job, JobItem, Photo
 from core.studio import jobs, library
 from core.studio.importer import ItemAlreadyDone, import_item
 from core.studio.intake import gather, staging_dir
-from core.studio.records import JobInfo
 from tests.support.studio_photos import GROUPS, PEOPLE, variants, zip_of
 
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
@@ -38,11 +39,11 @@ def owner(site: Path) -> int:
 def _wait(owner_id: int, job_id: int, until: object, seconds: float = 180) -> JobInfo:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        info = jobs.job_info(owner_id, job_id)
+        info = queue.job_info(owner_id, job_id)
         if until(info):
             return info
         time.sleep(0.2)
-    raise AssertionError(f"job {job_id} never got there: {jobs.job_info(owner_id, job_id)}")
+    raise AssertionError(f"job {job_id} never got there: {queue.job_info(owner_id, job_id)}")
 
 
 def _no_doubles(owner_id: int) -> None:
@@ -63,12 +64,12 @@ def test_a_background_import_reports_progress_and_finishes(owner: int, site: Pat
     info = _wait(owner, job_id, lambda i: i.status in ("done", "failed", "cancelled"))
 
     assert (info.status, info.total, info.done, info.failures) == ("done", 7, 7, 1)
-    assert info.faces_found >= 6 and info.photos_per_s and info.photos_per_s > 0 and info.eta_s == 0
+    assert info.faces_found >= 6 and info.items_per_s and info.items_per_s > 0 and info.eta_s == 0
     items = jobs.job_items(owner, job_id)
     assert [i.status for i in items].count("processed") == 6
     assert {i.origin for i in items if "!" in i.origin} == {f"more.zip!{p.name}" for p in PEOPLE[3:6]}
     assert jobs.job_items(owner, job_id, status="failed")[0].original_name == "notes.txt"
-    assert jobs.recent_jobs(owner)[0].id == job_id and info.album_id == library.list_albums(owner)[0].id
+    assert queue.recent_jobs(owner)[0].id == job_id and info.album_id == library.list_albums(owner)[0].id
     assert not any(path.exists() for path in staged)  # staged uploads leave once the job is done
     assert not any((site / "studio" / str(owner) / "staging").iterdir())
 
@@ -79,14 +80,14 @@ def test_cancel_stops_the_import_and_it_is_not_resumed(owner: int, tmp_path: Pat
 
     job_id = jobs.start_import(owner, staged, "Many")
     _wait(owner, job_id, lambda i: i.done >= 1)
-    jobs.cancel_job(owner, job_id)
+    queue.cancel_job(owner, job_id)
     info = _wait(owner, job_id, lambda i: i.status != "running")
 
     assert info.status == "cancelled" and 1 <= info.done < info.total == 16
     pending = jobs.job_items(owner, job_id, status="pending")
     assert len(pending) == info.total - info.done
     assert library.list_photos(owner).total == info.done
-    assert jobs.resume_interrupted() == 0 and jobs.job_info(owner, job_id).status == "cancelled"
+    assert queue.resume_interrupted() == 0 and queue.job_info(owner, job_id).status == "cancelled"
     _no_doubles(owner)
 
 
@@ -116,8 +117,8 @@ def test_a_killed_import_resumes_in_a_new_runner_without_losing_or_doubling(
         job = session.scalars(select(Job).where(Job.owner_id == owner)).one()
     assert job.status == "running" and 3 <= job.done < job.total == len(photos) + 1
 
-    assert jobs.resume_interrupted() == 1
-    assert jobs.resume_interrupted() == 0  # idempotent: already queued or taken
+    assert queue.resume_interrupted() == 1
+    assert queue.resume_interrupted() == 0  # idempotent: already queued or taken
     info = _wait(owner, job.id, lambda i: i.status == "done")
 
     assert (info.done, info.total, info.failures) == (len(photos) + 1, len(photos) + 1, 1)
@@ -136,20 +137,20 @@ def test_a_killed_import_resumes_in_a_new_runner_without_losing_or_doubling(
 def test_a_job_with_a_stale_heartbeat_is_taken_over_and_a_live_one_is_not(owner: int, tmp_path: Path) -> None:
     candidates = gather(PEOPLE[:2], staging_dir(owner))
     album = library.create_album(owner, "Taken over")
-    live = jobs._create_job(owner, candidates, album.id, [], "running", "otherhost:4242:aa")
-    stale = jobs._create_job(owner, candidates[:1], album.id, [], "running", "otherhost:4243:bb")
+    live = jobs.create_import_job(owner, candidates, album.id, [], "running", "otherhost:4242:aa")
+    stale = jobs.create_import_job(owner, candidates[:1], album.id, [], "running", "otherhost:4243:bb")
     with session_scope() as session:
         session.execute(update(Job).where(Job.id == stale).values(heartbeat_at=utcnow() - timedelta(minutes=5)))
 
-    assert jobs.resume_interrupted() == 1
+    assert queue.resume_interrupted() == 1
     assert _wait(owner, stale, lambda i: i.status == "done").done == 1
-    assert jobs.job_info(owner, live).status == "running"  # its holder may still be working on it
+    assert queue.job_info(owner, live).status == "running"  # its holder may still be working on it
 
 
 def test_an_item_is_recorded_at_most_once(owner: int) -> None:
     candidates = gather([PEOPLE[0]], staging_dir(owner))
     album = library.create_album(owner, "Once")
-    job_id = jobs._create_job(owner, candidates, album.id, [], "running", "here:1:cc")
+    job_id = jobs.create_import_job(owner, candidates, album.id, [], "running", "here:1:cc")
     item = {"source": str(PEOPLE[0]), "original_name": PEOPLE[0].name, "origin": str(PEOPLE[0])}
 
     first = import_item(owner, album.id, job_id, 0, item)

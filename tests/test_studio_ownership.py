@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.accounts.users import get_user, register
+from core.jobs import queue
 from core.studio import cli, index, jobs, library, thumbs
 from core.studio.errors import NotFound
 from core.studio.importer import import_paths
@@ -65,12 +66,13 @@ def test_the_index_answers_each_owner_with_their_own_faces_only(two: tuple[int, 
 
 def test_another_account_cannot_follow_or_cancel_someone_elses_import(two: tuple[int, int]) -> None:
     admin, owner = two
-    job = jobs.recent_jobs(owner)[0]
+    job = queue.recent_jobs(owner)[0]
 
-    assert jobs.recent_jobs(admin) == []
-    for call in (lambda: jobs.job_info(admin, job.id), lambda: jobs.job_items(admin, job.id),
-                 lambda: jobs.cancel_job(admin, job.id)):
-        with pytest.raises(NotFound, match=r"^There is no such import in your library\.$"):
+    assert queue.recent_jobs(admin) == []
+    for call in (lambda: queue.job_info(admin, job.id), lambda: jobs.job_items(admin, job.id),
+                 lambda: queue.cancel_job(admin, job.id), lambda: queue.retry_job(admin, job.id),
+                 lambda: queue.delete_job(admin, job.id), lambda: queue.job_result(admin, job.id)):
+        with pytest.raises(NotFound, match=r"^There is no such job in your history\.$"):
             call()
 
 

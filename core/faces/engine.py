@@ -19,6 +19,7 @@ from core.faces.embedders import CALIBRATED, Embedder, chip_aligner, load_embedd
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.quality import MIN_SCORE, assess
 from core.faces.types import Detection, Face
+from core.monitoring.metrics import model_timer
 
 # A face that fills the whole frame leaves MTCNN's windows no margin, so when nothing confident is
 # found the frame is searched again inside a black border (a quarter of its longer side on every
@@ -65,11 +66,12 @@ class FaceEngine:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Every face MTCNN finds, largest first; a tight crop of one face is found through a padded retry."""
-        found = self.detector.detect(rgb)
-        if any(detection.score >= MIN_SCORE for detection in found):
-            return found
-        retried = self._detect_with_border(rgb)
-        return retried if any(detection.score >= MIN_SCORE for detection in retried) else found
+        with model_timer("detect"):
+            found = self.detector.detect(rgb)
+            if any(detection.score >= MIN_SCORE for detection in found):
+                return found
+            retried = self._detect_with_border(rgb)
+            return retried if any(detection.score >= MIN_SCORE for detection in retried) else found
 
     def _detect_with_border(self, rgb: np.ndarray) -> list[Detection]:
         """Detect in a black-bordered, shrunk copy and map the faces back to `rgb`'s pixels."""
@@ -96,7 +98,13 @@ class FaceEngine:
 
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """Aligned chips (N, size, size, 3) to embeddings (N, dim), in one forward pass."""
-        return self.embedder.embed(chips)
+        embedder = self.embedder  # loaded outside the timer: a first call's model load is not a latency
+        with model_timer("embed"):
+            return embedder.embed(chips)
+
+    def embed_detections(self, rgb: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        """Embeddings for faces already found (kept boxes and landmarks), aligned as this model wants them."""
+        return self.embed_chips(np.stack([self._align(rgb, detection) for detection in detections]))
 
     def largest_good_face(self, rgb: np.ndarray) -> tuple[Face, int]:
         """The largest face that passes the quality verdict, and how many faces the image holds.

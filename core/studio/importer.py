@@ -36,6 +36,7 @@ from core.faces.image_files import read_bytes
 from core.faces.images import load_image
 from core.faces.quality import MIN_SCORE
 from core.faces.types import Face as EngineFace
+from core.monitoring.metrics import faces_found, photos_processed
 from core.storage.database import serialised_scope
 from core.storage.models import utcnow
 from core.storage.studio_models import Face, Job, JobItem, Photo, album_photos
@@ -103,12 +104,30 @@ def _header(found: Analysed) -> None:
         found.taken_at = _taken_at(exif)
 
 
+def _decode(found: Analysed) -> np.ndarray:
+    """The pixels faces are found in (safe loader, maybe reduced), with size, date and the scale to the stored
+    photo's upright pixels filled in from the header."""
+    rgb = load_image(found.data)
+    _header(found)
+    found.scale = (found.width / rgb.shape[1], found.height / rgb.shape[0])
+    return rgb
+
+
+def decode_for_faces(data: bytes) -> tuple[np.ndarray, tuple[float, float]]:
+    """A kept photo decoded exactly as at import, and the scale from those pixels to its stored boxes."""
+    found = Analysed(sha256="", data=data)
+    try:
+        rgb = _decode(found)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError("The image is damaged and cannot be read.") from exc
+    return rgb, found.scale
+
+
 def analyse_file(data: bytes) -> Analysed:
     """Decode and analyse one file's bytes (no database): faces, size, date; or the reason it cannot be read."""
     found = Analysed(sha256=hashlib.sha256(data).hexdigest(), data=data)
     try:
-        rgb = load_image(data)
-        _header(found)
+        rgb = _decode(found)
     except ImageError as exc:
         found.error = str(exc)
         return found
@@ -116,7 +135,6 @@ def analyse_file(data: bytes) -> Analysed:
         _log.info("studio header refused: %r", exc)
         found.error = "The image is damaged and cannot be read."
         return found
-    found.scale = (found.width / rgb.shape[1], found.height / rgb.shape[0])
     faces = get_engine().analyse(rgb)
     found.faces = [face for face in faces if face.detection.score >= MIN_SCORE]
     if not found.faces:
@@ -232,6 +250,8 @@ def import_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item
         outcome = _write(owner_id, album_id, job_id, seq, item, found)
     except IntegrityError:  # the same bytes were recorded by a parallel worker a moment ago: a duplicate now
         outcome = _write(owner_id, album_id, job_id, seq, item, found)
+    photos_processed()  # recorded (committed) just now: what the System page's speed counts
+    faces_found(len(outcome.face_ids))
     if outcome.face_ids:
         _index_new_faces(owner_id, outcome.face_ids, found)
     return outcome

@@ -1,6 +1,6 @@
 """The import progress panel: photos done of total, faces found, photos per second, time left, Cancel, and the report.
 
-It polls core.studio.jobs once a second in an `st.fragment`, so only the panel reruns while the
+It polls the job system (core.jobs.queue) once a second in an `st.fragment`, so only the panel reruns while the
 import works in the background; when the job ends the whole page reruns once (the library grid then
 shows the new photos) and the panel stops polling.
 """
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.jobs import queue
+from core.jobs.records import FINISHED, JobInfo
 from core.studio import jobs
 from core.studio.errors import StudioError
-from core.studio.records import JobInfo
 from pages.ui.components import md
 from pages.ui.studio_words import counted
 
 JOB_KEY = "studio_job"
-FINISHED = ("done", "cancelled", "failed")
 
 
 def time_left(seconds: float | None) -> str:
@@ -33,8 +33,8 @@ def progress_words(info: JobInfo) -> str:
     parts = [f"{info.done} of {info.total} photos", counted(info.faces_found, "face")]
     if info.failures:
         parts.append(f"{info.failures} failed")
-    if info.photos_per_s:
-        parts.append(f"{info.photos_per_s:.1f} photos/s")
+    if info.items_per_s:
+        parts.append(f"{info.items_per_s:.1f} photos/s")
     if info.status not in FINISHED and (left := time_left(info.eta_s)):
         parts.append(left)
     return " · ".join(parts)
@@ -52,7 +52,7 @@ def _report(owner_id: int, info: JobInfo) -> None:
 
 def _panel(owner_id: int, job_id: int) -> None:
     try:
-        info = jobs.job_info(owner_id, job_id)
+        info = queue.job_info(owner_id, job_id)
     except StudioError:
         st.session_state.pop(JOB_KEY, None)
         return
@@ -66,7 +66,7 @@ def _panel(owner_id: int, job_id: int) -> None:
     st.session_state[f"{JOB_KEY}-polling"] = job_id
     st.progress(info.done / info.total if info.total else 0.0, text=md(progress_words(info)))
     if st.button("Cancel import", key="studio-job-cancel", icon=":material/cancel:"):
-        jobs.cancel_job(owner_id, job_id)
+        queue.cancel_job(owner_id, job_id)
         st.caption("Cancelling after the photo in hand...")
 
 
@@ -76,7 +76,7 @@ def job_panel(owner_id: int) -> None:
     if job_id is None:
         return
     try:
-        running = jobs.job_info(owner_id, job_id).status not in FINISHED
+        running = queue.job_info(owner_id, job_id).status not in FINISHED
     except StudioError:
         st.session_state.pop(JOB_KEY, None)
         return
