@@ -11,6 +11,7 @@ from core.studio.records import FaceInfo
 from pages.ui.components import flash, md, show_flash
 from pages.ui.session import require_member
 from pages.ui.studio_gallery import clear_picks, face_gallery
+from pages.ui.studio_model_notice import stale_model_notice
 from pages.ui.studio_pager import page_of
 from pages.ui.studio_words import counted
 
@@ -123,6 +124,7 @@ def _suggestions() -> None:
 
 st.title("Clusters", anchor=False)
 show_flash()
+stale_model_notice(user.id)
 _suggestions()
 if st.button(
     "Find groups",

@@ -11,6 +11,7 @@ from core.studio.errors import StudioError
 from core.studio.records import PhotoInfo
 from pages.ui.components import md
 from pages.ui.session import require_member
+from pages.ui.studio_model_notice import stale_model_notice
 from pages.ui.studio_pager import page_of
 from pages.ui.studio_photos import photo_detail, photo_grid
 
@@ -130,6 +131,7 @@ st.title("Search by face", anchor=False)
 if library.list_photos(user.id, page_size=1).total == 0:
     st.info("Your library has no faces yet: import photos first.", icon=":material/photo_library:")
     st.page_link("pages/studio_library.py", label="Open the Library", icon=":material/photo_library:")
+stale_model_notice(user.id)
 photo_detail(user.id)
 image = _sample()
 if image is not None:

@@ -112,3 +112,16 @@ def test_a_face_whose_photo_is_gone_is_counted_and_not_queued_forever(
 
     _use(monkeypatch, "dlib")  # and back: the re-embedded faces are SFace now, so dlib needs its own job
     assert reembed.stale_faces(owner_id) == job["reembedded"] and len(reembed.queue_reembedding(wake=False)) == 1
+
+
+def test_the_search_page_says_faces_are_being_re_embedded(
+    library_in_dlib: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.app_driver import open_app, texts
+
+    owner_id, _ = library_in_dlib
+    monkeypatch.setenv("WEBTUBE_JOB_THREADS", "0")
+    _use(monkeypatch, "sface")
+    (notice,) = texts(open_app(owner_id, "pages/studio_search.py"), "info")[:1]
+    assert notice.startswith(f"{sum(_models(owner_id).values())} faces of your library were found with another")
+    assert "(sface)" in notice and "Studio › History" in notice
