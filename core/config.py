@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     milvus_ivf_nprobe: int = Field(32, ge=1)  # IVF_PQ: clusters searched
     milvus_pq_m: int = Field(16, ge=1)  # IVF_PQ: sub-vectors (must divide the embedding size)
     studio_match_percent: float | None = Field(None, ge=0, le=100)  # search threshold; None = calibrated default
+    recognition_margin: float = Field(5.0, ge=0, le=100)  # recognition: % points the best must lead the runner-up
     studio_cluster_distance: float | None = Field(None, gt=0)  # clustering link distance; None = sign-in threshold
     studio_cluster_neighbours: int = Field(20, ge=1, le=200)  # kNN graph: neighbours kept per face
     studio_cluster_min_size: int = Field(2, ge=2)  # smaller groups stay unclustered

@@ -4,7 +4,7 @@ Bad input (a missing path, an empty import, a zip over the caps, an unknown acco
 unreadable sample) exits with status 2 and one line on stderr. Without `--owner` every command works
 on the default library (`library@localhost`). `import` takes any path it is given (the page limits
 admins to WEBTUBE_STUDIO_IMPORT_ROOTS; the shell already has the machine). The other engineers'
-commands (`search`, `reindex`, `cluster`, `people`, `export`) are parsed here and run by
+commands (`search`, `recognise`, `reindex`, `cluster`, `people`, `export`) are parsed here and run by
 `<module>.cli_<name>(args)`, imported only when asked, so `import` never loads what it does not use.
 """
 
@@ -22,7 +22,8 @@ from core.faces.errors import FaceError
 from core.studio.errors import StudioError
 
 _DELEGATED = {"search": "core.studio.search", "reindex": "core.studio.index", "cluster": "core.studio.clustering",
-              "people": "core.studio.people", "export": "core.studio.export"}
+              "people": "core.studio.people", "export": "core.studio.export",
+              "recognise": "core.studio.recognise_photo"}
 
 
 def _owner(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--top", type=int, default=50, metavar="K")
     search.add_argument("--face", type=int, default=0,
                         help="which face of the sample: 1, 2 ... left to right (0: the largest)")
+    recognise = _owner(commands.add_parser("recognise", help="who each face of a photo is, among your people"))
+    recognise.add_argument("photo", type=Path)
     _owner(commands.add_parser("reindex", help="rebuild the search index from the database"))
     _owner(commands.add_parser("cluster", help="group unnamed faces into clusters"))
     people = _owner(commands.add_parser("people", help="list, rename, merge or delete people"))
