@@ -62,6 +62,7 @@ studio = [
         ("people", "People", ":material/groups:"),
         ("library", "Library", ":material/photo_library:"),
         ("search", "Search", ":material/image_search:"),
+        ("recognise", "Recognise", ":material/person_search:"),
         ("clusters", "Clusters", ":material/workspaces:"),
         ("export", "Export", ":material/download:"),
     )
