@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,11 @@ from sqlalchemy import func, select
 
 from core.storage.database import session_scope
 from core.storage.studio_models import Face, FaceRejection, Person, Photo
-from core.studio import clustering, index, people
+from core.studio import clustering, index, people, person_faces, thumbs
 from core.studio.errors import BadInput, NotFound
 from core.studio.importer import import_paths
+from core.studio.index_state import current_mark
+from core.studio.library import faces_of, thumbs_dir
 from tests.support.paths import FACES_DIR
 from tests.support.studio_library import HELD_OUT, Library, library, library_template  # noqa: F401
 
@@ -210,3 +213,271 @@ def test_cli_people_list_rename_merge_delete(library: Library) -> None:
     assert merged["faces"] == a.face_count + b.face_count
     deleted = people.cli_people(argparse.Namespace(owner=None, action="delete", person_id=a.id))
     assert deleted == {"deleted": a.id, "faces_removed": a.face_count + b.face_count}
+
+
+# --- the People admin view: list with search and sort, cover, move, unname, delete faces ---------------------------
+
+
+def _named(owner_id: int, folder: str, name: str) -> tuple[people.PersonInfo, list[int]]:
+    """A person named by hand with every face of the photos in people/<folder>/; returns them and their face ids."""
+    with session_scope() as session:
+        rows = session.execute(select(Face.id, Photo.origin).join(Photo).where(Face.owner_id == owner_id)).all()
+    face_ids = sorted(face_id for face_id, origin in rows if Path(origin).parent.name == folder)
+    person = people.create_person(owner_id, name)
+    for face_id in face_ids:
+        people.assign_face(owner_id, face_id, person.id)
+    return people.get_person(owner_id, person.id), face_ids
+
+
+def _face_ids(owner_id: int, person_id: int) -> list[int]:
+    return [f.id for f in people.person_faces(owner_id, person_id)]
+
+
+def test_people_are_listed_with_counts_found_by_name_and_sorted(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit Harington")
+    rose, _ = _named(owner, "rose_leslie", "rose leslie")
+    alex, _ = _named(owner, "alex_lacamoire", "Alex Lacamoire")
+    zoe = people.create_person(owner, "Zoë")  # nobody's face yet
+    assert (kit.face_count, kit.photo_count, rose.face_count) == (3, 3, 2)
+    assert kit.cover_face_id == kit_faces[0] and zoe.cover_face_id is None and zoe.last_seen is None
+    # by name, whatever the case; most faces first; the newest photo first (EXIF date, else imported)
+    assert [p.name for p in people.list_people(owner)] == ["Alex Lacamoire", "Kit Harington", "rose leslie", "Zoë"]
+    assert [p.name for p in people.list_people(owner, sort="faces")][:2] == ["Alex Lacamoire", "Kit Harington"]
+    assert people.list_people(owner, sort="faces")[-1].name == "Zoë"
+    with session_scope() as session:
+        photo = session.get(Photo, session.get(Face, kit_faces[1]).photo_id)
+        photo.taken_at = datetime(2031, 5, 1, tzinfo=UTC)
+    recent = people.list_people(owner, sort="recent")
+    assert recent[0].name == "Kit Harington" and recent[0].last_seen == datetime(2031, 5, 1, tzinfo=UTC)
+    assert recent[-1].name == "Zoë"  # never seen: last
+    # search: part of the name, any case, accents optional, spaces collapsed
+    assert [p.name for p in people.list_people(owner, search="  LES ")] == ["rose leslie"]
+    assert [p.name for p in people.list_people(owner, search="zoe")] == ["Zoë"]
+    assert [p.name for p in people.list_people(owner, search="I", sort="faces")] == [
+        "Alex Lacamoire", "Kit Harington", "rose leslie"]
+    assert people.list_people(owner, search="nobody") == []
+    assert people.list_people(library.stranger_id, search="Kit") == []
+    with pytest.raises(BadInput, match="Sort people by name, faces or recent"):
+        people.list_people(owner, sort="age")
+    assert alex.face_count == 3
+
+
+def test_the_cover_is_one_of_their_own_faces(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    rose, rose_faces = _named(owner, "rose_leslie", "Rose")
+    assert people.set_cover(owner, kit.id, kit_faces[2]).cover_face_id == kit_faces[2]
+    assert people.list_people(owner)[0].cover_face_id == kit_faces[2]
+    with pytest.raises(BadInput, match="one of this person's faces"):
+        people.set_cover(owner, kit.id, rose_faces[0])
+    theirs = people.create_person(library.stranger_id, "Theirs")
+    for attempt in (lambda: people.set_cover(library.stranger_id, kit.id, kit_faces[0]),
+                    lambda: people.set_cover(library.stranger_id, theirs.id, kit_faces[0]),
+                    lambda: people.set_cover(owner, theirs.id, kit_faces[0])):
+        with pytest.raises(NotFound):
+            attempt()
+    # a cover that leaves its person falls back to their first face
+    person_faces.move_faces(owner, kit.id, [kit_faces[2]], to_person_id=rose.id)
+    assert people.get_person(owner, kit.id).cover_face_id == kit_faces[0]
+    with session_scope() as session:
+        assert session.get(Person, kit.id).cover_face_id is None
+
+
+def test_moving_faces_to_someone_else_or_a_new_person(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    rose, rose_faces = _named(owner, "rose_leslie", "Rose")
+    moved_to = person_faces.move_faces(owner, kit.id, [kit_faces[0], kit_faces[0]], to_person_id=rose.id)
+    assert moved_to.id == rose.id and moved_to.face_count == len(rose_faces) + 1
+    assert _face_ids(owner, kit.id) == kit_faces[1:]
+    assert [f.named_by for f in people.person_faces(owner, rose.id)] == ["hand"] * 3
+    with session_scope() as session:  # remembered as not Kit, so no suggestion puts it back
+        assert session.get(FaceRejection, (kit_faces[0], kit.id)) is not None
+    # moved back: the owner says it is Kit after all, which lifts that "not Kit"
+    person_faces.move_faces(owner, rose.id, [kit_faces[0]], to_person_id=kit.id)
+    with session_scope() as session:
+        assert session.get(FaceRejection, (kit_faces[0], kit.id)) is None
+        assert session.get(FaceRejection, (kit_faces[0], rose.id)) is not None
+    # to a new person, named as any name is
+    double = person_faces.move_faces(owner, kit.id, [kit_faces[1], kit_faces[2]], new_name="  Kit's   double ")
+    assert (double.name, double.face_count) == ("Kit's double", 2)
+    assert _face_ids(owner, double.id) == kit_faces[1:]
+
+
+def test_a_move_that_cannot_be_done_moves_nothing(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    rose, rose_faces = _named(owner, "rose_leslie", "Rose")
+    theirs = people.create_person(library.stranger_id, "Theirs")
+    refused = [
+        (BadInput, "already Kit's", lambda: person_faces.move_faces(owner, kit.id, kit_faces, to_person_id=kit.id)),
+        (BadInput, "at least one face", lambda: person_faces.move_faces(owner, kit.id, [], to_person_id=rose.id)),
+        (BadInput, "or give a new", lambda: person_faces.move_faces(owner, kit.id, kit_faces)),
+        (BadInput, "or give a new", lambda: person_faces.move_faces(owner, kit.id, kit_faces, rose.id, "New")),
+        (BadInput, f"Face {rose_faces[0]} is not one of Kit's",
+         lambda: person_faces.move_faces(owner, kit.id, [kit_faces[0], rose_faces[0]], to_person_id=rose.id)),
+        (BadInput, "already have a person called Rose",
+         lambda: person_faces.move_faces(owner, kit.id, kit_faces, new_name="Rose")),
+        (BadInput, "Give the person a name", lambda: person_faces.move_faces(owner, kit.id, kit_faces, new_name=" ")),
+        (BadInput, "at most 120", lambda: person_faces.move_faces(owner, kit.id, kit_faces, new_name="x" * 121)),
+        # another owner's ids read as missing, whichever of the three they are
+        (NotFound, "No such person", lambda: person_faces.move_faces(owner, kit.id, kit_faces, theirs.id)),
+        (NotFound, "No such face", lambda: person_faces.move_faces(library.stranger_id, theirs.id, kit_faces,
+                                                                     new_name="Mine")),
+        (NotFound, "No such person", lambda: person_faces.move_faces(library.stranger_id, kit.id, kit_faces,
+                                                                       theirs.id)),
+    ]
+    for error, message, attempt in refused:
+        with pytest.raises(error, match=message):
+            attempt()
+    assert _face_ids(owner, kit.id) == kit_faces and _face_ids(owner, rose.id) == rose_faces
+    assert [p.name for p in people.list_people(owner)] == ["Kit", "Rose"]
+    assert [p.name for p in people.list_people(library.stranger_id)] == ["Theirs"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(FaceRejection)) == 0
+
+
+def test_unnaming_faces_keeps_them_and_remembers(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    people.set_cover(owner, kit.id, kit_faces[1])
+    assert person_faces.unname_faces(owner, kit.id, kit_faces[:2]) == 2
+    assert _face_ids(owner, kit.id) == kit_faces[2:]
+    faces = faces_of(owner, kit_faces[:2])
+    assert [(f.person_id, f.named_by, f.cluster_id) for f in faces] == [(None, None, None)] * 2
+    assert people.suggest_for_new_faces(owner, kit_faces[:2]) == 0  # close to Kit, but never suggested again
+    assert people.get_person(owner, kit.id).cover_face_id == kit_faces[2]
+    with pytest.raises(BadInput, match="not one of Kit's"):
+        person_faces.unname_faces(owner, kit.id, kit_faces[:1])  # no longer theirs
+    with pytest.raises(NotFound):
+        person_faces.unname_faces(library.stranger_id, kit.id, kit_faces[2:])
+    assert _face_ids(owner, kit.id) == kit_faces[2:]
+
+
+def _thumbnails(owner_id: int, face_ids: list[int]) -> list[Path]:
+    """Make each face's cached thumbnail (as the pages do) and return the files."""
+    for face_id in face_ids:
+        thumbs.face_thumbnail(owner_id, face_id)
+    folder = thumbs_dir(owner_id)
+    return [path for face_id in face_ids for path in folder.glob(f"f{face_id}-*.jpg")]
+
+
+def _photo_count(owner_id: int) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Photo).where(Photo.owner_id == owner_id))
+
+
+def _in_step(owner_id: int, embedder: str) -> None:
+    """The index's check row counts exactly the database's faces (migration 0004's triggers)."""
+    with session_scope() as session:
+        count, id_sum = session.execute(select(func.count(Face.id), func.coalesce(func.sum(Face.id), 0))
+                                        .where(Face.owner_id == owner_id, Face.embedder == embedder)).one()
+    mark = current_mark(owner_id, embedder)
+    assert (mark.count, mark.id_sum) == (count, id_sum)
+
+
+def _probe(face_id: int) -> tuple[str, np.ndarray]:
+    with session_scope() as session:
+        face = session.get(Face, face_id)
+        return face.embedder, np.frombuffer(face.embedding, dtype="<f4").copy()
+
+
+def _found(owner_id: int, embedder: str, vector: np.ndarray) -> set[int]:
+    return {face_id for face_id, _ in index.search(owner_id, embedder, vector, 100, None)}
+
+
+def test_deleting_faces_removes_them_everywhere_and_keeps_the_photos(library: Library) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    rose, _ = _named(owner, "rose_leslie", "Rose")
+    gone = kit_faces[:2]
+    people.set_cover(owner, kit.id, gone[0])
+    person_faces.move_faces(owner, kit.id, [kit_faces[2]], to_person_id=rose.id)
+    person_faces.move_faces(owner, rose.id, [kit_faces[2]], to_person_id=kit.id)  # leaves a "not Rose" mark
+    embedder, probe = _probe(gone[0])
+    assert set(gone) <= _found(owner, embedder, probe)
+    files = _thumbnails(owner, gone)
+    assert files and all(path.is_file() for path in files)
+    with session_scope() as session:
+        photos = [session.get(Face, face_id).photo_id for face_id in gone]
+    assert person_faces.delete_faces(owner, kit.id, gone) == 2
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Face).where(Face.id.in_(gone))) == 0
+        assert session.scalar(select(func.count()).select_from(Photo).where(Photo.id.in_(photos))) == 2
+        assert session.get(Person, kit.id).cover_face_id is None
+    assert not any(path.exists() for path in files)
+    assert not set(gone) & _found(owner, embedder, probe)
+    _in_step(owner, embedder)
+    assert people.get_person(owner, kit.id).face_count == 1
+    with pytest.raises(NotFound):
+        person_faces.delete_faces(library.stranger_id, kit.id, kit_faces[2:])
+    with pytest.raises(NotFound):
+        person_faces.delete_faces(owner, kit.id, gone)  # already gone
+    with pytest.raises(BadInput, match="at least one face"):
+        person_faces.delete_faces(owner, kit.id, [])
+
+
+def test_a_failing_index_leaves_the_faces_to_delete_in_place(library: Library,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    owner = library.owner_id
+    kit, kit_faces = _named(owner, "kit_harington", "Kit")
+    files = _thumbnails(owner, kit_faces)
+
+    def broken(owner_id: int, face_ids: list[int]) -> None:
+        raise OSError("index unavailable")
+
+    monkeypatch.setattr(index, "remove_faces", broken)
+    with pytest.raises(OSError):
+        person_faces.delete_faces(owner, kit.id, kit_faces)
+    assert _face_ids(owner, kit.id) == kit_faces and all(path.is_file() for path in files)
+
+
+def test_deleting_a_person_deletes_their_faces_thumbnails_and_marks_but_not_photos(library: Library) -> None:
+    owner = library.owner_id
+    _, kit_faces = _named(owner, "kit_harington", "Kit")
+    rose, rose_faces = _named(owner, "rose_leslie", "Rose")
+    person_faces.unname_faces(owner, rose.id, rose_faces[:1])  # a "not Rose" mark that must go with Rose
+    files = _thumbnails(owner, kit_faces + rose_faces)
+    embedder, probe = _probe(rose_faces[1])
+    photos_before = _photo_count(owner)
+    assert people.delete_person(owner, rose.id) == 1
+    assert _photo_count(owner) == photos_before
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(FaceRejection)) == 0
+        assert session.get(Face, rose_faces[0]) is not None  # unnamed before: not theirs any more, kept
+    assert [path.exists() for path in files] == [True] * len(kit_faces) + [True, False]
+    assert rose_faces[1] not in _found(owner, embedder, probe)
+    _in_step(owner, embedder)
+    assert [p.name for p in people.list_people(owner)] == ["Kit"]
+
+
+def test_notes_are_checked(library: Library) -> None:
+    kit = people.create_person(library.owner_id, "Kit", notes="  actor ")
+    assert kit.notes == "actor"
+    with pytest.raises(BadInput, match="at most 2000"):
+        people.rename_person(library.owner_id, kit.id, "Kit", notes="x" * 2001)
+    assert people.get_person(library.owner_id, kit.id).notes == "actor"
+
+
+def test_cli_people_search_sort_faces_cover_move_and_remove(library: Library) -> None:
+    kit, kit_faces = _named(library.owner_id, "kit_harington", "Kit")
+    rose, rose_faces = _named(library.owner_id, "rose_leslie", "Rose")
+
+    def cli(action: str, **fields: object) -> dict | list:
+        return people.cli_people(argparse.Namespace(owner=None, action=action, **fields))
+
+    assert [p["name"] for p in cli("list", search="ros", sort="name")] == ["Rose"]
+    assert [p["name"] for p in cli("list", search=None, sort="faces")] == ["Kit", "Rose"]
+    assert [f["id"] for f in cli("faces", person_id=kit.id)] == kit_faces
+    assert cli("set-cover", person_id=kit.id, face_id=kit_faces[1])["cover_face_id"] == kit_faces[1]
+    moved = cli("move-face", person_id=kit.id, face_ids=[kit_faces[0]], to=rose.id, new_name=None)
+    assert moved == {"moved": [kit_faces[0]], "to": cli("list", search="Rose", sort="name")[0]}
+    new = cli("move-face", person_id=rose.id, face_ids=[kit_faces[0]], to=None, new_name="Kit 2")["to"]
+    assert (new["name"], new["faces"]) == ("Kit 2", 1)
+    assert cli("remove-face", person_id=rose.id, face_ids=rose_faces[:1], delete=False) == {"unnamed_faces": 1}
+    assert cli("remove-face", person_id=kit.id, face_ids=kit_faces[1:], delete=True) == {"deleted_faces": 2}
+    assert [(p["name"], p["faces"]) for p in cli("list")] == [("Kit", 0), ("Kit 2", 1), ("Rose", 1)]
+    stranger = argparse.Namespace(owner="stranger@example.com", action="faces", person_id=rose.id)
+    with pytest.raises(NotFound):
+        people.cli_people(stranger)

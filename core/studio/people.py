@@ -1,4 +1,5 @@
-"""People in an owner's photos: naming clusters, merging, splitting, correcting, and suggestions to confirm.
+"""People in an owner's photos: listing (search, sort), naming clusters, merging, splitting, correcting,
+suggestions to confirm, deleting. Moving and removing one person's faces: core/studio/person_faces.py.
 
 "Not this person" is a FaceRejection row: the face is never suggested for (or put back into) that
 person again, whatever clustering or a new import finds. Suggestions compare a new face with each
@@ -9,23 +10,28 @@ sign-in engine already trusts for "same person".
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.faces.embedders import CALIBRATED
-from core.storage.database import purge_deleted, session_scope
-from core.storage.studio_models import Face, FaceRejection, Person
-from core.studio import index
+from core.storage.database import session_scope
+from core.storage.studio_models import Face, FaceRejection, Person, Photo
 from core.studio.clustering import face_infos, vectors_of
 from core.studio.errors import BadInput, NotFound, owned
+from core.studio.face_removal import drop_faces, forget_files
 from core.studio.records import FaceInfo
 
 NAME_MAX = 120
+NOTES_MAX = 2000
+SORTS = ("name", "faces", "recent")  # by name; most faces first; most recently seen first
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,8 @@ class PersonInfo:
     notes: str
     face_count: int
     photo_count: int
-    cover_face_id: int | None
+    cover_face_id: int | None  # the chosen cover while it is one of their faces, else their first face
+    last_seen: datetime | None = None  # their newest photo: when it was taken (EXIF), else when it was imported
 
 
 def verify_threshold(embedder: str) -> float:
@@ -55,23 +62,39 @@ def _clean_name(name: str | None) -> str:
     return cleaned
 
 
-def _person(session: Session, owner_id: int, person_id: int) -> Person:
+def _clean_notes(notes: str | None) -> str:
+    cleaned = (notes or "").strip()
+    if len(cleaned) > NOTES_MAX:
+        raise BadInput(f"Notes can be at most {NOTES_MAX} characters.")
+    return cleaned
+
+
+def own_person(session: Session, owner_id: int, person_id: int) -> Person:
     return owned(session, Person, owner_id, person_id, "No such person in your library.")
 
 
-def _face(session: Session, owner_id: int, face_id: int) -> Face:
+def own_face(session: Session, owner_id: int, face_id: int) -> Face:
     return owned(session, Face, owner_id, face_id, "No such face in your library.")
 
 
-def _info(session: Session, person: Person) -> PersonInfo:
-    faces, photos, first = session.execute(
-        select(func.count(Face.id), func.count(func.distinct(Face.photo_id)), func.min(Face.id))
-        .where(Face.person_id == person.id)
-    ).one()
-    cover = person.cover_face_id
-    if cover is None or session.scalar(select(Face.person_id).where(Face.id == cover)) != person.id:
-        cover = first
-    return PersonInfo(person.id, person.name, person.notes, faces, photos, cover)
+def _summaries(session: Session, owner_id: int, person_id: int | None = None) -> list[PersonInfo]:
+    """People with their counts, cover and latest photo in one grouped query (a page lists them all at once)."""
+    query = (
+        select(Person.id, Person.name, Person.notes, func.count(Face.id), func.count(func.distinct(Face.photo_id)),
+               func.max(case((Face.id == Person.cover_face_id, Face.id))), func.min(Face.id),
+               func.max(func.coalesce(Photo.taken_at, Photo.created_at)))
+        .outerjoin(Face, Face.person_id == Person.id).outerjoin(Photo, Photo.id == Face.photo_id)
+        .where(Person.owner_id == owner_id).group_by(Person.id)
+    )
+    if person_id is not None:
+        query = query.where(Person.id == person_id)
+    return [PersonInfo(pid, name, notes, faces, photos, cover if cover is not None else first, seen)
+            for pid, name, notes, faces, photos, cover, first, seen in session.execute(query)]
+
+
+def person_info(session: Session, person: Person) -> PersonInfo:
+    session.flush()
+    return _summaries(session, person.owner_id, person.id)[0]
 
 
 def _unique_name(session: Session, owner_id: int, name: str, person_id: int | None = None) -> None:
@@ -80,51 +103,78 @@ def _unique_name(session: Session, owner_id: int, name: str, person_id: int | No
         raise BadInput(f"You already have a person called {name}.")
 
 
-def list_people(owner_id: int) -> list[PersonInfo]:
-    """The owner's people, by name."""
+def add_person(session: Session, owner_id: int, name: str, notes: str = "") -> Person:
+    """A new, faceless person in this transaction; the name is cleaned and must be new in this library."""
+    cleaned = _clean_name(name)
+    _unique_name(session, owner_id, cleaned)
+    person = Person(owner_id=owner_id, name=cleaned, notes=_clean_notes(notes))
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _folded(text: str) -> str:
+    """For matching names as people type them: any case, accents optional ("zoe" finds Zoë), spaces collapsed."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def _sort_key(sort: str) -> Callable[[PersonInfo], tuple]:
+    def by_name(p: PersonInfo) -> tuple:
+        return _folded(p.name), p.id
+
+    if sort == "faces":
+        return lambda p: (-p.face_count, *by_name(p))
+    if sort == "recent":
+        return lambda p: (p.last_seen is None, -(p.last_seen.timestamp() if p.last_seen else 0), *by_name(p))
+    return by_name
+
+
+def list_people(owner_id: int, search: str = "", sort: str = "name") -> list[PersonInfo]:
+    """The owner's people whose name contains `search`, by name, most faces or most recently seen (`SORTS`)."""
+    if sort not in SORTS:
+        raise BadInput(f"Sort people by {', '.join(SORTS[:-1])} or {SORTS[-1]}.")
+    wanted = _folded(search or "")
     with session_scope() as session:
-        people = session.scalars(select(Person).where(Person.owner_id == owner_id).order_by(Person.name)).all()
-        return [_info(session, p) for p in people]
+        found = [p for p in _summaries(session, owner_id) if wanted in _folded(p.name)]
+    return sorted(found, key=_sort_key(sort))
 
 
 def get_person(owner_id: int, person_id: int) -> PersonInfo:
     with session_scope() as session:
-        return _info(session, _person(session, owner_id, person_id))
+        return person_info(session, own_person(session, owner_id, person_id))
 
 
 def create_person(owner_id: int, name: str, notes: str = "") -> PersonInfo:
     """A new, faceless person; the name must be new in this library."""
-    cleaned = _clean_name(name)
     try:
         with session_scope() as session:
-            _unique_name(session, owner_id, cleaned)
-            person = Person(owner_id=owner_id, name=cleaned, notes=notes or "")
-            session.add(person)
-            session.flush()
-            return _info(session, person)
+            return person_info(session, add_person(session, owner_id, name, notes))
     except IntegrityError as exc:  # made at the same moment elsewhere
-        raise BadInput(f"You already have a person called {cleaned}.") from exc
+        raise BadInput(f"You already have a person called {_clean_name(name)}.") from exc
 
 
 def rename_person(owner_id: int, person_id: int, name: str, notes: str | None = None) -> PersonInfo:
+    """A new name (and, when given, new notes); the name must stay unique in this library."""
     cleaned = _clean_name(name)
     with session_scope() as session:
-        person = _person(session, owner_id, person_id)
+        person = own_person(session, owner_id, person_id)
         _unique_name(session, owner_id, cleaned, person_id)
         person.name = cleaned
         if notes is not None:
-            person.notes = notes
+            person.notes = _clean_notes(notes)
         session.flush()
-        return _info(session, person)
+        return person_info(session, person)
 
 
 def set_cover(owner_id: int, person_id: int, face_id: int) -> PersonInfo:
+    """The face shown on the person's card: it must be one of their own faces."""
     with session_scope() as session:
-        person = _person(session, owner_id, person_id)
-        if _face(session, owner_id, face_id).person_id != person_id:
+        person = own_person(session, owner_id, person_id)
+        if own_face(session, owner_id, face_id).person_id != person_id:
             raise BadInput("The cover must be one of this person's faces.")
         person.cover_face_id = face_id
-        return _info(session, person)
+        return person_info(session, person)
 
 
 def merge_people(owner_id: int, source_ids: list[int], target_id: int) -> PersonInfo:
@@ -133,9 +183,9 @@ def merge_people(owner_id: int, source_ids: list[int], target_id: int) -> Person
     if not sources:
         raise BadInput("Choose at least one other person to merge into this one.")
     with session_scope() as session:
-        target = _person(session, owner_id, target_id)
+        target = own_person(session, owner_id, target_id)
         for source_id in sources:
-            _person(session, owner_id, source_id)
+            own_person(session, owner_id, source_id)
         session.execute(update(Face).where(Face.person_id.in_(sources)).values(person_id=target_id))
         session.execute(
             update(Face).where(Face.suggested_person_id.in_(sources)).values(suggested_person_id=target_id)
@@ -147,23 +197,22 @@ def merge_people(owner_id: int, source_ids: list[int], target_id: int) -> Person
         session.flush()
         session.execute(delete(Person).where(Person.id.in_(sources)))
         session.flush()
-        return _info(session, target)
+        return person_info(session, target)
 
 
 def delete_person(owner_id: int, person_id: int) -> int:
-    """Delete the person and every face named as them, from the database and the index together.
+    """Delete the person and every face named as them: rows, index, thumbnails (face_removal), in one go.
 
-    Face data is personal data: the faces go, not just the name. Returns how many faces were removed.
+    Face data is personal data: the faces go, not just the name; their photos stay in the library. Faces
+    only suggested as them stay, unnamed. Returns how many faces were deleted.
     """
     with session_scope() as session:
-        person = _person(session, owner_id, person_id)
+        person = own_person(session, owner_id, person_id)
         face_ids = list(session.scalars(select(Face.id).where(Face.person_id == person_id)))
         session.execute(update(Face).where(Face.suggested_person_id == person_id).values(suggested_person_id=None))
-        session.execute(delete(Face).where(Face.id.in_(face_ids)))
+        files = drop_faces(session, owner_id, face_ids)
         session.delete(person)
-        session.flush()
-        index.remove_faces(owner_id, face_ids)  # fails -> the transaction rolls back, nothing removed
-    purge_deleted()
+    forget_files(files)
     return len(face_ids)
 
 
@@ -189,7 +238,7 @@ def name_cluster(owner_id: int, cluster_id: int, name: str | None = None, person
     with session_scope() as session:
         faces = _cluster_faces(session, owner_id, cluster_id)
         if person_id is not None:
-            person = _person(session, owner_id, person_id)
+            person = own_person(session, owner_id, person_id)
         else:
             cleaned = _clean_name(name)
             existing = session.scalar(select(Person).where(Person.owner_id == owner_id, Person.name == cleaned))
@@ -198,7 +247,7 @@ def name_cluster(owner_id: int, cluster_id: int, name: str | None = None, person
             session.flush()
         _join(session, faces, person.id, "clustering")
         session.flush()
-        return _info(session, person)
+        return person_info(session, person)
 
 
 def _cluster_faces(session: Session, owner_id: int, cluster_id: int) -> list[Face]:
@@ -244,7 +293,7 @@ def split_cluster(owner_id: int, cluster_id: int, face_ids: list[int]) -> int:
 def reject_face(owner_id: int, face_id: int) -> None:
     """"Not this person": the face leaves its person (or its suggestion, or its cluster), remembered for the person."""
     with session_scope() as session:
-        face = _face(session, owner_id, face_id)
+        face = own_face(session, owner_id, face_id)
         person_id = face.person_id or face.suggested_person_id
         if person_id is None and face.cluster_id is None:
             raise BadInput("This face is not named, suggested or in a cluster.")
@@ -256,8 +305,8 @@ def reject_face(owner_id: int, face_id: int) -> None:
 def assign_face(owner_id: int, face_id: int, person_id: int) -> FaceInfo:
     """The owner says who this is: that overrides any earlier "not this person" for them."""
     with session_scope() as session:
-        face = _face(session, owner_id, face_id)
-        _person(session, owner_id, person_id)
+        face = own_face(session, owner_id, face_id)
+        own_person(session, owner_id, person_id)
         session.execute(delete(FaceRejection).where(FaceRejection.face_id == face_id,
                                                     FaceRejection.person_id == person_id))
         face.person_id, face.named_by, face.cluster_id, face.suggested_person_id = person_id, "hand", None, None
@@ -267,7 +316,7 @@ def assign_face(owner_id: int, face_id: int, person_id: int) -> FaceInfo:
 
 def confirm_suggestion(owner_id: int, face_id: int) -> FaceInfo:
     with session_scope() as session:
-        face = _face(session, owner_id, face_id)
+        face = own_face(session, owner_id, face_id)
         if face.suggested_person_id is None or face.person_id is not None:
             raise BadInput("This face has no suggestion to confirm.")
         _join(session, [face], face.suggested_person_id, "suggestion")
@@ -287,7 +336,7 @@ def suggestions(owner_id: int) -> list[FaceInfo]:
 
 def person_faces(owner_id: int, person_id: int) -> list[FaceInfo]:
     with session_scope() as session:
-        _person(session, owner_id, person_id)
+        own_person(session, owner_id, person_id)
         faces = session.scalars(select(Face).where(Face.person_id == person_id).order_by(Face.id)).all()
         return face_infos(session, faces)
 
@@ -341,21 +390,44 @@ def _centroids(session: Session, owner_id: int, embedder: str) -> tuple[list[int
 
 def _person_json(p: PersonInfo) -> dict:
     return {"id": p.id, "name": p.name, "notes": p.notes, "faces": p.face_count, "photos": p.photo_count,
-            "cover_face_id": p.cover_face_id}
+            "cover_face_id": p.cover_face_id, "last_seen": p.last_seen.isoformat() if p.last_seen else None}
+
+
+def _face_json(f: FaceInfo) -> dict:
+    return {"id": f.id, "photo_id": f.photo_id, "box": list(f.box), "quality_ok": f.quality_ok,
+            "embedder": f.embedder, "named_by": f.named_by}
 
 
 def cli_people(args) -> dict | list:
-    """`python -m core studio people list | rename ID NAME | merge TARGET SOURCE... | delete ID` [--owner EMAIL]."""
+    """`python -m core studio people ACTION [--owner EMAIL]`, the People page's operations from the shell:
+    list [--search TEXT] [--sort name|faces|recent] | faces ID | rename ID NAME [--notes TEXT] | set-cover ID FACE
+    | move-face ID FACE... (--to ID | --new-name NAME) | remove-face ID FACE... [--delete] | merge TARGET SOURCE...
+    | delete ID."""
     from core.studio.owners import resolve_owner
+    from core.studio.person_faces import delete_faces, move_faces, unname_faces  # they build on this module
 
     owner_id = resolve_owner(getattr(args, "owner", None))
     action = args.action
     if action == "list":
-        return [_person_json(p) for p in list_people(owner_id)]
+        found = list_people(owner_id, getattr(args, "search", None) or "", getattr(args, "sort", None) or "name")
+        return [_person_json(p) for p in found]
+    if action == "faces":
+        return [_face_json(f) for f in person_faces(owner_id, args.person_id)]
     if action == "rename":
         return _person_json(rename_person(owner_id, args.person_id, args.name, getattr(args, "notes", None)))
+    if action == "set-cover":
+        return _person_json(set_cover(owner_id, args.person_id, args.face_id))
+    if action == "move-face":
+        moved_to = move_faces(owner_id, args.person_id, args.face_ids, getattr(args, "to", None),
+                              getattr(args, "new_name", None))
+        return {"moved": args.face_ids, "to": _person_json(moved_to)}
+    if action == "remove-face":
+        if getattr(args, "delete", False):
+            return {"deleted_faces": delete_faces(owner_id, args.person_id, args.face_ids)}
+        return {"unnamed_faces": unname_faces(owner_id, args.person_id, args.face_ids)}
     if action == "merge":
         return _person_json(merge_people(owner_id, args.source_ids, args.target_id))
     if action == "delete":
         return {"deleted": args.person_id, "faces_removed": delete_person(owner_id, args.person_id)}
-    raise BadInput(f"Unknown people action {action}: use list, rename, merge or delete.")
+    raise BadInput(f"Unknown people action {action}: use list, faces, rename, set-cover, move-face, remove-face, "
+                   "merge or delete.")
