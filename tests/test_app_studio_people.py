@@ -56,15 +56,21 @@ def _cards(at: AppTest) -> list[str]:
     return [_plain(text)[2:-2] for text in texts(at, "markdown") if re.fullmatch(r"\*\*[^*]+\*\*", text)]
 
 
+def _run(at: AppTest) -> None:
+    """Run the page after an action; a run that raised shows the exception on the page, never passes here."""
+    at.run()
+    assert not at.exception, at.exception
+
+
 def _open(at: AppTest, person_id: int) -> None:
     at.button(key=f"person-open-{person_id}").click()
-    at.run()
+    _run(at)
 
 
 def _tick(at: AppTest, person_id: int, *face_ids: int) -> None:
     for face_id in face_ids:
         at.checkbox(key=f"person-{person_id}-faces-pick-{face_id}").check()
-    at.run()
+    _run(at)
 
 
 def _photo_count(owner_id: int) -> int:
@@ -93,18 +99,18 @@ def test_search_and_sort_the_people(owner: Library) -> None:
     assert "4 people" in texts(at, "caption") and "3 faces in 3 photos" in texts(at, "caption")
     assert "Latest photo 1 May 2031" in texts(at, "caption")
     at.text_input(key="people-search").input("  rO ")
-    at.run()
+    _run(at)
     assert _cards(at) == ["Rose"]
     assert "1 of 4 people found for “rO”." in [_plain(c) for c in texts(at, "caption")]
     at.text_input(key="people-search").input("nobody")
-    at.run()
+    _run(at)
     assert _cards(at) == []
     at.text_input(key="people-search").input("")
     at.segmented_control(key="people-sort").set_value("faces")
-    at.run()
+    _run(at)
     assert _cards(at) == ["Alex", "Kit", "Biden", "Rose"]  # 3, 3, 2, 2 faces; ties by name
     at.segmented_control(key="people-sort").set_value("recent")
-    at.run()
+    _run(at)
     assert _cards(at)[0] == "Rose"
 
 
@@ -117,7 +123,7 @@ def test_rename_set_the_cover_and_move_faces(owner: Library) -> None:
     widget(at, "text_input", "Name").input("Kit Harington")
     widget(at, "text_area", "Notes").input("Actor")
     button(at, "Save").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["Saved “Kit Harington”."]
     assert (people.get_person(owner.owner_id, kit.id).name, people.get_person(owner.owner_id, kit.id).notes) == (
         "Kit Harington", "Actor")
@@ -127,9 +133,9 @@ def test_rename_set_the_cover_and_move_faces(owner: Library) -> None:
     _tick(at, kit.id, kit_faces[1], kit_faces[2])
     assert at.button(key=f"{gallery}-cover").disabled  # two ticked: which one?
     at.checkbox(key=f"{gallery}-pick-{kit_faces[2]}").uncheck()
-    at.run()
+    _run(at)
     at.button(key=f"{gallery}-cover").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["The ticked face is now Kit Harington's cover."]
     assert people.get_person(owner.owner_id, kit.id).cover_face_id == kit_faces[1]
     assert [c for c in texts(at, "caption") if c.startswith("Cover")] == ["Cover · named by you"]
@@ -137,21 +143,21 @@ def test_rename_set_the_cover_and_move_faces(owner: Library) -> None:
     _tick(at, kit.id, kit_faces[0])
     at.selectbox(key=f"{gallery}-to").set_value(rose.id)
     at.button(key=f"{gallery}-move").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["1 face moved from Kit Harington to Rose."]
     assert _face_ids(owner.owner_id, rose.id) == sorted([*rose_faces, kit_faces[0]])
     # to a new person: a taken name is one sentence and moves nothing, a new one makes them
     _tick(at, kit.id, kit_faces[2])
     at.selectbox(key=f"{gallery}-to").set_value(0)
-    at.run()
+    _run(at)
     at.text_input(key=f"{gallery}-new-name").input("Rose")
     at.button(key=f"{gallery}-move").click()
-    at.run()
+    _run(at)
     assert texts(at, "error") == ["You already have a person called Rose."]
     assert _face_ids(owner.owner_id, kit.id) == kit_faces[1:]
     at.text_input(key=f"{gallery}-new-name").input("Kit's double")
     at.button(key=f"{gallery}-move").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["1 face moved from Kit Harington to Kit's double."]
     [double] = people.list_people(owner.owner_id, search="double")
     assert _face_ids(owner.owner_id, double.id) == [kit_faces[2]]
@@ -167,9 +173,9 @@ def test_delete_a_face_from_the_library_after_confirming(owner: Library) -> None
     _tick(at, kit.id, kit_faces[0])
     assert at.button(key=f"{gallery}-delete").disabled  # not before the confirmation
     at.checkbox(key=f"{gallery}-delete-sure").check()
-    at.run()
+    _run(at)
     at.button(key=f"{gallery}-delete").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["1 face deleted from your library; their photos stay."]
     with session_scope() as session:
         assert session.get(Face, kit_faces[0]) is None
@@ -188,7 +194,7 @@ def test_merge_then_delete_with_a_confirmation_saying_what_goes(owner: Library) 
     widget(at, "multiselect", "Merge these people").set_value([lin.id])
     widget(at, "selectbox", "into").set_value(alex.id)
     button(at, "Merge").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["Merged into Alex: 4 faces."]
     assert [p.name for p in people.list_people(owner.owner_id)] == ["Alex", "Rose"]
     assert _face_ids(owner.owner_id, alex.id) == sorted(alex_faces + lin_faces)
@@ -201,9 +207,9 @@ def test_merge_then_delete_with_a_confirmation_saying_what_goes(owner: Library) 
         embedder = session.get(Face, alex_faces[0]).embedder
         probe = np.frombuffer(session.get(Face, alex_faces[0]).embedding, dtype="<f4").copy()
     at.checkbox(key=f"person-{alex.id}-sure").check()
-    at.run()
+    _run(at)
     button(at, "Delete person").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["Alex is deleted."]
     assert texts(at, "subheader") == [] and _cards(at) == ["Rose"]
     with session_scope() as session:
@@ -214,10 +220,10 @@ def test_merge_then_delete_with_a_confirmation_saying_what_goes(owner: Library) 
     # merged the other way, into the person chosen: their page opens
     _open(at, rose.id)
     other = people.create_person(owner.owner_id, "Rose again")
-    at.run()
+    _run(at)
     widget(at, "multiselect", "Merge these people").set_value([other.id])
     widget(at, "selectbox", "into").set_value(other.id)
     button(at, "Merge").click()
-    at.run()
+    _run(at)
     assert texts(at, "success") == ["Merged into Rose again: 2 faces."]
     assert texts(at, "subheader") == ["Rose again"]
