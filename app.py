@@ -55,6 +55,10 @@ share = st.Page("pages/share.py", title="Share a video", icon=":material/add_lin
 profile = st.Page("pages/profile.py", title="My profile", icon=":material/person:", visibility=_visible(True))
 sign_in = st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", visibility=_visible(False))
 register = st.Page("pages/register.py", title="Register", icon=":material/person_add:", visibility=_visible(False))
+system = st.Page(
+    "pages/system.py", title="System", icon=":material/monitoring:",
+    visibility="visible" if user is not None and user.is_admin else "hidden",
+)
 
 studio = [
     st.Page(f"pages/studio_{name}.py", title=title, icon=icon, url_path=f"studio_{name}", visibility=_visible(True))
@@ -68,11 +72,11 @@ studio = [
     )
 ]
 
-site = [feed, watch, share, profile, sign_in, register]
+site = [feed, watch, share, profile, sign_in, register, system]
 # Visitors get no Studio header: a section of hidden pages would still draw its title.
 page = st.navigation({"": site, "Studio": studio} if signed_in else [*site, *studio])
 
-members_only = {share.url_path: "pages/share.py", profile.url_path: "pages/profile.py"}
+members_only = {member.url_path: f"pages/{member.url_path}.py" for member in (share, profile, system)}
 members_only |= {studio_page.url_path: f"pages/{studio_page.url_path}.py" for studio_page in studio}
 if not signed_in and page.url_path in members_only:
     st.session_state["after_sign_in"] = members_only[page.url_path]

@@ -91,8 +91,15 @@ class Settings(BaseSettings):
     zip_max_mb: int = Field(2000, gt=0)  # a zip may hold at most this much once unpacked (a zip bomb is refused)
     zip_max_files: int = Field(5000, gt=0)  # and at most this many members
     import_workers: int = Field(2, ge=1, le=16)  # photos analysed at once by one import
+    metrics_port: int = Field(0, ge=0, le=65535)  # Prometheus /metrics of this process (app or worker); 0 = off
+    metrics_addr: str = "127.0.0.1"  # the address /metrics listens on; 0.0.0.0 exposes it to the network
+    monitor_interval_s: float = Field(5.0, ge=0.5, le=3600)  # the System page's samples: one every this many seconds
+    monitor_samples: int = Field(720, ge=2, le=100_000)  # and this many kept per process (720 x 5 s = 1 hour)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"  # structured log lines at or above this level
+    log_max_mb: float = Field(10.0, gt=0)  # a log file under <data dir>/logs is rotated at this size
+    log_backups: int = Field(5, ge=1, le=100)  # rotated log files kept
 
-    @field_validator("embedder", "detector", "device", mode="before")
+    @field_validator("embedder", "detector", "device", "log_level", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

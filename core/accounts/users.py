@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts.password_policy import PasswordRefused, check_strength
 from core.config import get_settings
+from core.monitoring.signins import signin_outcome
 from core.storage.database import serialised_scope, session_scope
 from core.storage.models import LoginFailure, User, utcnow
 
@@ -277,13 +278,23 @@ def sign_in(email: str, password: str) -> UserInfo:
     try:
         address = normalize_email(email)
     except InvalidEmail as exc:
+        signin_outcome("password", "unknown_account")
         raise InvalidCredentials() from exc
-    attempt, user = _admit(address)
-    if check_password(password, user.password_hash if user else _dummy_hash()):
+    try:
+        attempt, user = _admit(address)
+    except AccountLocked:
+        signin_outcome("password", "locked")
+        raise
+    right = check_password(password, user.password_hash if user else _dummy_hash())
+    if right:
         signed_in = _accept(address, attempt) if user else None
         if signed_in is not None:
+            signin_outcome("password", "ok", signed_in.id)
             return signed_in
     left = lock_seconds_left(address)
+    # a right password refused means locked meanwhile, or the account went away
+    outcome = "locked" if right and left else "wrong_password" if user and not right else "unknown_account"
+    signin_outcome("password", outcome, user.id if user else None)
     if left:
         raise AccountLocked(left)
     raise InvalidCredentials()

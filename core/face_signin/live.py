@@ -41,6 +41,7 @@ from core.faces.matching import identify
 from core.faces.overlay import AMBER, GREEN, RED, Overlay
 from core.faces.quality import MIN_FACE_WIDTH_PX
 from core.faces.types import Face
+from core.monitoring.signins import signin_outcome
 
 # Detection score from which a face counts as a second face during the challenge.
 SURE_FACE_SCORE = 0.99
@@ -119,6 +120,7 @@ class LiveSignIn:
             self._attempt = object()
             left = self.unknown_limit.seconds_left(time.monotonic())
             if left:
+                signin_outcome("face", "locked")
                 self._override = Progress(
                     Phase.LOCKED,
                     f"Too many faces were not recognised from this browser. Try again in {format_wait(left)}, "
@@ -180,26 +182,32 @@ class LiveSignIn:
         user = get_user(self._decision.account)
         left = lock_seconds_left(user.email) if user else 0
         if left:
+            signin_outcome("face", "locked", user.id if user else None)
             self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
 
     def _finish(self, progress: Progress) -> None:
         """Settle a finished attempt with the accounts: sign in, or count one failure."""
         if progress.phase is Phase.NOT_RECOGNISED:
+            signin_outcome("face", "no_match")
             self.unknown_limit.record(time.monotonic())
             return
         user = get_user(progress.account)
         if user is None:  # the account went away during the attempt
+            signin_outcome("face", "unknown_account")
             self._override = Progress(Phase.NOT_RECOGNISED, "Not recognised. Sign in with your password.")
             return
         if progress.phase is Phase.LIVENESS_FAILED:
+            signin_outcome("face", "liveness_failed", user.id)
             left = record_failure(user.email)
             if left:
                 self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
             return
         left = lock_seconds_left(user.email)
         if left:
+            signin_outcome("face", "locked", user.id)
             self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
             return
+        signin_outcome("face", "ok", user.id)
         unlock(user.email)  # a successful sign-in forgets earlier failures, as with a password
         self._user = user
 
