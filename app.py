@@ -7,15 +7,18 @@ the database on every run, so a renamed or deleted account, or a sign-out in ano
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 
 from core.accounts.profiles import avatar_file
 from core.studio.interrupted import unfinished_jobs_exist
 from pages.ui.components import md
+from pages.ui.layout import adaptive_layout
 from pages.ui.session import sign_out, signed_in_user, sync_session_cookie
 
-st.set_page_config(page_title="WebTube", page_icon=":material/smart_display:", layout="wide")
+# A local icon file: a :material/...: page icon makes every browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title="WebTube", page_icon=str(Path(__file__).parent / "static" / "webtube.png"), layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,6 +54,7 @@ def _visible(for_members: bool) -> str:
 
 feed = st.Page("pages/feed.py", title="Home", icon=":material/home:", default=True)
 watch = st.Page("pages/watch.py", title="Video", icon=":material/smart_display:", url_path="watch", visibility="hidden")
+author = st.Page("pages/author.py", title="Author", icon=":material/person:", url_path="author", visibility="hidden")
 share = st.Page("pages/share.py", title="Share a video", icon=":material/add_link:", visibility=_visible(True))
 profile = st.Page("pages/profile.py", title="My profile", icon=":material/person:", visibility=_visible(True))
 sign_in = st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", visibility=_visible(False))
@@ -72,7 +76,7 @@ studio = [
     )
 ]
 
-site = [feed, watch, share, profile, sign_in, register, system]
+site = [feed, watch, author, share, profile, sign_in, register, system]
 # Visitors get no Studio header: a section of hidden pages would still draw its title.
 page = st.navigation({"": site, "Studio": studio} if signed_in else [*site, *studio])
 
@@ -97,4 +101,5 @@ with st.sidebar:
             st.session_state["flash"] = "You are signed out."
             st.switch_page(feed)
 
+adaptive_layout([feed, share, profile, studio[0]] if signed_in else [feed, sign_in, register])
 page.run()

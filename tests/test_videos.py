@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import threading
 from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts.users import UserInfo, register
 from core.config import get_settings
+from core.jobs.runner import run_now
 from core.storage.database import create_engine_for, get_engine, session_scope
 from core.storage.migrations import upgrade_to_head
 from core.storage.models import Base, Category, FaceSample, User, Video, VideoTerm, utcnow, video_categories
+from core.storage.studio_models import Job
 from core.videos.categories import CATEGORIES, ensure_categories
-from core.videos.downloads import DownloadFailed, download_video
-from core.videos.feed import PAGE_SIZE, SearchFailed, feed_page
+from core.videos.details import UNREACHABLE, details_notice, retry_due
+from core.videos.downloads import DownloadFailed, cached_download, download_video
+from core.videos.feed import PAGE_SIZE, Author, AuthorNotFound, SearchFailed, author, feed_page
 from core.videos.sharing import (
     DuplicateVideo,
     InvalidInput,
     NotYourVideo,
+    NoVideoFound,
     ProbeFailed,
     RefusedUrl,
     VideoNotFound,
@@ -35,9 +45,18 @@ from core.videos.sharing import (
 )
 from core.videos.similar import SIMILAR_COUNT, similar_videos
 from core.videos.terms import index_terms, terms
-from tests.support.media_server import CLIP_TITLE, FakeDns, MediaServer, Route
+from core.videos.thumbnails import cached_thumbnail
+from tests.support.app_server import free_port
+from tests.support.media_server import CLIP, CLIP_TITLE, FakeDns, MediaServer, Route
 
 YOUTUBE_ID = "dQw4w9WgXcQ"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_when_a_test_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Details jobs queued by shares stay queued until a test runs them (`run_now`), so traffic counts hold."""
+    monkeypatch.setenv("WEBTUBE_JOB_THREADS", "0")
+    get_settings.cache_clear()
 
 
 def _user(name: str = "Ann") -> UserInfo:
@@ -182,11 +201,6 @@ def test_when_the_site_cannot_be_reached_a_typed_title_saves_the_link(site: Path
     [
         ("gone.html", Route(404, b"gone", "text/html"), "unavailable"),
         ("members.html", Route(403, b"sign in first", "text/html"), "private"),
-        (
-            "article.html",
-            Route(body=b"<html><title>News</title><p>No video.</p></html>", content_type="text/html"),
-            "unsupported",
-        ),
     ],
 )
 def test_probe_failures_say_why(site: Path, media_server: MediaServer, path: str, route: Route, reason: str) -> None:
@@ -195,6 +209,19 @@ def test_probe_failures_say_why(site: Path, media_server: MediaServer, path: str
         share_video(_user().id, media_server.url(path))
     assert failed.value.reason == reason
     assert "You can still save the link" in str(failed.value)
+
+
+def test_a_page_with_no_video_is_refused_even_with_a_typed_title(site: Path, media_server: MediaServer) -> None:
+    """Issue 13: any web page plus a typed title was saved as a "video"."""
+    page = b"<html><head><title>News</title></head><body><p>No video here.</p></body></html>"
+    media_server.add("article.html", Route(body=page, content_type="text/html"))
+    ann = _user()
+    for title in ("", "My favourite video"):
+        with pytest.raises(NoVideoFound, match=r"found no video at this link.*video page or a video file"):
+            share_video(ann.id, media_server.url("article.html"), title=title)
+    assert feed_page().total == 0
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0  # nothing half-written, no job
 
 
 def test_comments_are_kept_exactly_and_capped_with_a_clear_message(site: Path, media_server: MediaServer) -> None:
@@ -442,3 +469,86 @@ def test_a_search_the_database_cannot_run_gets_one_sentence(site: Path, monkeypa
     _video(_user(), "Piano sonata", "")  # SQLite checks a pattern's length only when it meets a row
     with pytest.raises(SearchFailed, match="This search could not be run; try fewer or shorter words"):
         feed_page(query="é" * 25_001)  # 50,002 bytes: over SQLite's 50,000-byte limit on LIKE patterns
+
+
+# --- issue 13: details filled in later, frames of video files, author pages -----------------------
+
+
+def _details_job(video_id: int) -> int:
+    """The id of the one video_details job a share queued for `video_id`."""
+    with session_scope() as session:
+        jobs = [job for job in session.scalars(select(Job).where(Job.kind == "video_details"))]
+    [job] = [job for job in jobs if json.loads(job.params)["video_id"] == video_id]
+    return job.id
+
+
+def test_a_video_file_gets_a_frame_as_thumbnail_and_its_length(site: Path, media_server: MediaServer) -> None:
+    ann = _user()
+    card = share_video(ann.id, media_server.url("clip.mp4"))
+    assert (card.thumbnail_url, card.duration_s) == (None, None)  # the site says neither
+    assert cached_download(card.id) is None
+    assert run_now(_details_job(card.id)) == "done"
+    filled = get_video(card.id).card
+    assert filled.duration_s == 9  # the clip is 9.18 s long
+    assert filled.thumbnail_url is not None and filled.thumbnail_url.startswith(media_server.url("clip.mp4") + "#t=")
+    frame = cached_thumbnail(filled.thumbnail_url)
+    assert frame is not None and frame.is_relative_to(site / "thumbnails")
+    with Image.open(frame) as image:
+        assert image.format == "JPEG" and image.size == (640, 360)
+        assert np.asarray(image.convert("L")).std() > 20  # a picture, not a black frame
+    ready = cached_download(card.id)  # the file the frame came from is the one a download saves
+    assert ready is not None and ready.size == CLIP.stat().st_size
+    assert ready.path.read_bytes() == CLIP.read_bytes()
+
+
+def test_details_missing_while_a_site_is_down_are_filled_in_once_it_is_back(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A direct file on a server that is down: saved with a typed title, its job fails, then a retry fills it in."""
+    port = free_port()  # nothing listens there yet: connections are refused, as from a server that is down
+    url = f"http://127.0.0.1:{port}/{CLIP.name}"
+    ann = _user()
+    with pytest.raises(ProbeFailed, match="type a title"):
+        share_video(ann.id, url)
+    card = share_video(ann.id, url, title="Hamilton, saved while offline")
+    job_id = _details_job(card.id)
+    assert "asking the video's site" in (details_notice(card.id) or "")
+    assert run_now(job_id) == "failed"
+    assert "could not be fetched" in (details_notice(card.id) or "")
+    assert retry_due(force=True) == 0  # not yet: retried at most every RETRY_AFTER_S
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(CLIP.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr("core.videos.details.RETRY_AFTER_S", 0.0)
+        assert retry_due(force=True) == 1
+        assert run_now(job_id) == "done"
+    finally:
+        server.shutdown()
+        server.server_close()
+    detail = get_video(card.id)
+    assert detail.card.title == "Hamilton, saved while offline"  # what the person typed stays
+    assert (detail.player.kind, detail.player.url) == ("file", url)
+    assert detail.card.duration_s == 9 and detail.card.thumbnail_url is not None
+    assert details_notice(card.id) is None
+
+
+def test_a_youtube_link_shared_offline_queues_its_details(site: Path, loopback_only: FakeDns) -> None:
+    card = share_video(_user().id, f"https://youtu.be/{YOUTUBE_ID}")
+    assert card.title == f"YouTube video {YOUTUBE_ID}"
+    job_id = _details_job(card.id)
+    assert run_now(job_id) == "failed"  # still offline: the job waits for a retry, holding no thread
+    assert "could not be fetched" in (details_notice(card.id) or "")
+    with session_scope() as session:
+        assert session.get_one(Job, job_id).error == UNREACHABLE
+
+
+def test_an_authors_videos(site: Path) -> None:
+    ann, bob = _user("Ann"), _user("Bob")
+    _video(ann, "Ann's first", minutes_ago=2)
+    _video(bob, "Bob's", minutes_ago=1)
+    _video(ann, "Ann's second")
+    assert [c.title for c in feed_page(author_id=ann.id).items] == ["Ann's second", "Ann's first"]
+    assert author(ann.id) == Author(ann.id, "Ann", 2)
+    with pytest.raises(AuthorNotFound, match="does not exist"):
+        author(9999)

@@ -25,6 +25,7 @@ KINDS: dict[str, JobKind] = {
     "reembed": JobKind("Re-embedding for a new face model", "core.studio.reembed:run_reembed"),
     "video_analysis": JobKind("Video face analysis", "core.video_analysis.job:run",
                               "core.video_analysis.job:delete_files"),
+    "video_details": JobKind("Video details (title, length, thumbnail)", "core.videos.details:run"),
 }
 
 

@@ -48,6 +48,7 @@ from core.videos.urls import (
 
 SINGLE_FILE_FORMAT = "best[acodec!=none][vcodec!=none]/best"
 SOCKET_TIMEOUT_S = 10
+NO_VIDEO = "WebTube found no video at this link; it may not be a video page."
 _LOG = logging.getLogger(__name__)
 
 ProbeReason = Literal["offline", "unsupported", "private", "unavailable", "unsafe", "invalid", "too_slow"]
@@ -289,6 +290,11 @@ def download(
     return result
 
 
+def cached_file(url: str, cache_dir: Path) -> Path | None:
+    """The cached copy of the video at `url`, or None; never touches the network."""
+    return DownloadCache(cache_dir, get_settings().download_cache_mb * 1_000_000).lookup(_cache_key(url))
+
+
 def fetch_bytes(
     url: str,
     max_bytes: int,
@@ -377,6 +383,8 @@ def _extract(ydl: yt_dlp.YoutubeDL, url: str, meter: Meter) -> dict[str, Any]:
 def _video_info(original: str, info: dict[str, Any], policy: _Policy) -> VideoInfo:
     """The record of a probe; links the page names for viewers' browsers must pass the policy's check."""
     ref = parse_youtube(original) or parse_youtube(info.get("webpage_url") or "")
+    if ref is None and not (info.get("formats") or info.get("url")):
+        raise ProbeError("unsupported", NO_VIDEO)
     if ref is not None:
         canonical, embed, media = ref.canonical_url, ref.embed_url, None
     else:
@@ -429,12 +437,12 @@ def _probe_error(exc: BaseException) -> ProbeError:
     if any(isinstance(cause, TransportError) for cause in causes):
         return ProbeError("offline", "Cannot reach the site right now; this computer may be offline.")
     if any(isinstance(cause, UnsupportedError) for cause in causes):
-        return ProbeError("unsupported", "WebTube found no video at this link; it may not be a video page.")
+        return ProbeError("unsupported", NO_VIDEO)
     text = str(exc).lower()
     if any(hint in text for hint in _PRIVATE_HINTS):
         return ProbeError("private", "This video is private or needs signing in.")
     if "unsupported url" in text:
-        return ProbeError("unsupported", "WebTube found no video at this link; it may not be a video page.")
+        return ProbeError("unsupported", NO_VIDEO)
     if any(hint in text for hint in _UNAVAILABLE_HINTS):
         return ProbeError("unavailable", "This video is unavailable; it may have been removed.")
     return ProbeError("unavailable", "The site did not give WebTube this video.")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.config import get_settings
 from core.videos.download_cache import cache_root
-from core.videos.downloader import MediaError, Progress, download
+from core.videos.downloader import MediaError, Progress, cached_file, download
 from core.videos.file_links import make_link
 from core.videos.sharing import VideoNotFound, get_video
 
@@ -45,6 +45,21 @@ def file_name(title: str, suffix: str) -> str:
     return f"{cleaned or 'video'}{suffix}"
 
 
+def cached_download(video_id: int) -> DownloadedFile | None:
+    """The video's file when the cache already holds it (no network), so the page can offer it in one step."""
+    try:
+        video = get_video(video_id)
+        path = cached_file(video.canonical_url, download_dir())
+    except (VideoNotFound, MediaError):
+        return None
+    return None if path is None else _described(video.card.title, path)
+
+
+def _described(title: str, path: Path) -> DownloadedFile:
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return DownloadedFile(path, file_name(title, path.suffix), path.stat().st_size, mime)
+
+
 def download_video(video_id: int, progress: Progress | None = None) -> DownloadedFile:
     """Fetch one video as a single file (size-capped by WEBTUBE_DOWNLOAD_MAX_MB) or reuse the cached copy."""
     try:
@@ -56,8 +71,7 @@ def download_video(video_id: int, progress: Progress | None = None) -> Downloade
         path = download(video.canonical_url, download_dir(), max_bytes, progress)
     except MediaError as exc:
         raise DownloadFailed(exc.message) from exc
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return DownloadedFile(path, file_name(video.card.title, path.suffix), path.stat().st_size, mime)
+    return _described(video.card.title, path)
 
 
 def save_link(saved: DownloadedFile, base_url_path: str = "") -> str:

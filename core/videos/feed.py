@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import OperationalError
 
 from core.storage.database import session_scope
-from core.storage.models import Category, Video, video_categories
+from core.storage.models import Category, User, Video, video_categories
 from core.videos.records import CategoryInfo, VideoCard, card, category_info, with_cards
 
 PAGE_SIZE = 12
@@ -27,6 +27,17 @@ MAX_SEARCH_CHARS = 200
 
 class SearchFailed(ValueError):
     """The database could not run this search; the message is for the person searching."""
+
+
+class AuthorNotFound(ValueError):
+    """No account with this id (deleted, or a mistyped link); the message is for the visitor."""
+
+
+@dataclass(frozen=True)
+class Author:
+    id: int
+    name: str
+    videos: int
 
 
 @dataclass(frozen=True)
@@ -51,18 +62,37 @@ def _search(query: str) -> list[ColumnElement[bool]]:
     ]
 
 
-def feed_page(page: int = 1, category: str | None = None, query: str = "", page_size: int = PAGE_SIZE) -> FeedPage:
-    """One page of the feed; `category` is a slug, `query` free text (see the module's note on its length)."""
+def feed_page(
+    page: int = 1,
+    category: str | None = None,
+    query: str = "",
+    page_size: int = PAGE_SIZE,
+    author_id: int | None = None,
+) -> FeedPage:
+    """One page of the feed; `category` is a slug, `query` free text (see the module's note on its length),
+    `author_id` keeps one person's videos (their author page)."""
     try:
-        return _feed_page(page, category, query, page_size)
+        return _feed_page(page, category, query, page_size, author_id)
     except OperationalError as exc:  # e.g. SQLite's "LIKE or GLOB pattern too complex"
         raise SearchFailed("This search could not be run; try fewer or shorter words.") from exc
 
 
-def _feed_page(page: int, category: str | None, query: str, page_size: int) -> FeedPage:
+def author(author_id: int) -> Author:
+    """Who an author page is about, and how many videos they shared."""
+    with session_scope() as session:
+        user = session.get(User, author_id)
+        if user is None:
+            raise AuthorNotFound("This person does not exist (any more).")
+        count = session.scalar(select(func.count(Video.id)).where(Video.owner_id == author_id)) or 0
+        return Author(user.id, user.display_name, count)
+
+
+def _feed_page(page: int, category: str | None, query: str, page_size: int, author_id: int | None) -> FeedPage:
     with session_scope() as session:
         chosen = session.scalar(select(Category).where(Category.slug == category)) if category else None
         conditions = _search(query or "")
+        if author_id is not None:
+            conditions.append(Video.owner_id == author_id)
         if chosen is not None:
             in_category = select(video_categories.c.video_id).where(video_categories.c.category_id == chosen.id)
             conditions.append(Video.id.in_(in_category))

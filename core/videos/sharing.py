@@ -3,12 +3,17 @@
 A share is checked in the cheap order (input, URL safety, categories, duplicates) before the
 slow probe, and written in one transaction; the (owner, canonical URL) unique constraint is
 what finally refuses a double submission, not a prior check.
+
+A link the site answers with no video in it (an article, a shop page) is refused whatever title
+is typed. What a share could not learn (the site was unreachable, a video file has no thumbnail)
+is filled in afterwards by a "video_details" job (`core.videos.details`).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.storage.database import session_scope
 from core.storage.models import Category, Video, utcnow
+from core.videos.details import queue_details
 from core.videos.downloader import ProbeError, VideoInfo, probe
 from core.videos.records import CategoryInfo, VideoCard, VideoDetail, card, category_info, detail, with_cards
 from core.videos.terms import index_terms
@@ -26,6 +32,7 @@ MAX_COMMENT = 5000
 MAX_TITLE = 200
 MAX_CATEGORIES = 5
 _GENERIC_EXTRACTORS = frozenset({"Generic", "HTML5MediaEmbed"})
+RETRY_REASONS = frozenset({"offline", "too_slow"})  # worth asking the site again later
 _SITE_NAMES = {"Youtube": "YouTube"}
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # Trojan Source's list
 
@@ -48,6 +55,10 @@ class ProbeFailed(VideoError):
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
         super().__init__(f"{message} You can still save the link: type a title for it and share again.")
+
+
+class NoVideoFound(VideoError):
+    """The site answered, and there is no video at the link: a typed title does not make it one."""
 
 
 class DuplicateVideo(VideoError):
@@ -144,19 +155,35 @@ def _fallback_title(info: VideoInfo) -> str:
     return f"YouTube video {ref.video_id}" if ref else info.canonical_url
 
 
+def probed_details(info: VideoInfo) -> dict[str, Any]:
+    """The Video columns a probe gives, cleaned as stored: shown titles, http(s) links only, whole seconds."""
+    return {
+        "title": _probed_title(info.title, _fallback_title(info)),
+        "thumbnail_url": _web_url(info.thumbnail_url),
+        "duration_s": max(round(info.duration_s), 1) if info.duration_s else None,
+        "uploader": info.uploader[:200] if info.uploader else None,
+        "media_url": _web_url(info.media_url),
+    }
+
+
 def _manual_info(url: str, title: str) -> VideoInfo:
     return VideoInfo(url, url, "Generic", title, None, None, None, None, None)
 
 
-def _probe(url: str, typed_title: str | None) -> VideoInfo:
+def _probe(url: str, typed_title: str | None) -> tuple[VideoInfo, bool]:
+    """The probe's answer, and whether it was cut short by the network (so the details are fetched again later)."""
     try:
-        return probe(url, offline_fallback=True)
+        info = probe(url, offline_fallback=True)
     except ProbeError as exc:
         if exc.reason in {"unsafe", "invalid"}:
             raise RefusedUrl(exc.message) from exc
+        if exc.reason == "unsupported":
+            raise NoVideoFound(f"{exc.message} Only links to a video page or a video file can be shared.") from exc
         if typed_title is None:
             raise ProbeFailed(exc.reason, exc.message) from exc
-        return _manual_info(url, typed_title)
+        return _manual_info(url, typed_title), exc.reason in RETRY_REASONS
+    offline_youtube = info.title is None and parse_youtube(info.canonical_url) is not None
+    return info, offline_youtube
 
 
 def share_video(
@@ -177,20 +204,21 @@ def share_video(
     with session_scope() as session:
         _categories(session, categories)
         _already_shared(session, owner_id, [link, *([youtube.canonical_url] if youtube else [])])
-    info = _probe(link, typed_title)
+    info, cut_short = _probe(link, typed_title)
     try:
         with session_scope() as session:
             _already_shared(session, owner_id, [info.canonical_url])
+            found = probed_details(info)
             video = Video(
                 owner_id=owner_id,
                 original_url=link,
                 canonical_url=info.canonical_url,
                 site=_site_name(info),
-                title=typed_title or _probed_title(info.title, _fallback_title(info)),
-                thumbnail_url=_web_url(info.thumbnail_url),
-                duration_s=round(info.duration_s) if info.duration_s else None,
-                uploader=info.uploader[:200] if info.uploader else None,
-                media_url=_web_url(info.media_url),
+                title=typed_title or found["title"],
+                thumbnail_url=found["thumbnail_url"],
+                duration_s=found["duration_s"],
+                uploader=found["uploader"],
+                media_url=found["media_url"],
                 comment=text,
                 created_at=utcnow(),
                 categories=_categories(session, categories),
@@ -199,9 +227,13 @@ def share_video(
             session.flush()
             index_terms(session, video.id, video.title, video.comment)
             session.refresh(video)
-            return card(video)
+            shared = card(video)
+            from_file = video.media_url is not None and (video.thumbnail_url is None or video.duration_s is None)
     except IntegrityError as exc:  # a second submission of the same link that raced past the check
         raise DuplicateVideo("You already shared this video.") from exc
+    if cut_short or from_file:
+        queue_details(owner_id, shared.id, probe_again=cut_short, title_typed=typed_title is not None)
+    return shared
 
 
 def get_video(video_id: int) -> VideoDetail:

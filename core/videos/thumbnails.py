@@ -10,6 +10,10 @@ Pages never wait for the network: `cached_thumbnail` answers from disk and, on a
 one background fetch for that URL (failures are not retried for a while) and says None, so the
 card shows the placeholder until a later run. Works offline once fetched; rows shared before
 this cache existed are fetched the same lazy way.
+
+A direct video file has no thumbnail of its own: the video-details job (`core.videos.details`)
+stores a frame of it under the URL `<file URL>#t=<seconds>` (a W3C media fragment: that file at that
+time), which is never fetched from the network; a missing frame shows the placeholder.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ def cached_thumbnail(url: str | None, wait_s: float = 0.0) -> Path | None:
     path = thumbnail_path(url)
     if path.is_file():
         return path
+    if is_frame_url(url):
+        return None  # only the details job makes frames
     future = _schedule(url)
     if future is None or wait_s <= 0:
         return None
@@ -78,7 +84,21 @@ def fetch_thumbnail(url: str) -> Path:
         pixels = load_image(body, max_pixels=MAX_THUMBNAIL_PIXELS, formats=_FORMATS)
     except (MediaError, ImageError) as exc:
         raise ThumbnailUnavailable(str(exc)) from exc
-    image = Image.fromarray(pixels)
+    return save_thumbnail(url, Image.fromarray(pixels))
+
+
+def frame_url(media_url: str, at_s: float) -> str:
+    """The thumbnail URL of a frame of a video file: the file's URL with a media-fragment time."""
+    return f"{media_url.split('#', 1)[0]}#t={at_s:.2f}"
+
+
+def is_frame_url(url: str) -> bool:
+    return "#t=" in url
+
+
+def save_thumbnail(url: str, image: Image.Image) -> Path:
+    """Shrink `image` and store it as the cached JPEG for `url`, in one rename (readers never see half a file)."""
+    image = image.convert("RGB")
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     path = thumbnail_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ SHARE = "pages/share.py"
 PROFILE = "pages/profile.py"
 SIGN_IN = "pages/sign_in.py"
 REGISTER = "pages/register.py"
+AUTHOR = "pages/author.py"
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 # GFM turns bare addresses into links even when escaped; an invisible word joiner breaks the patterns.
@@ -68,9 +69,16 @@ def duration(seconds: int | None) -> str:
 
 
 def byline(card: VideoCard) -> str:
-    """'Author · 22 Nov 2026 · 3:05', escaped for a Markdown caption."""
-    parts = [card.author_name, when(card.created_at), duration(card.duration_s)]
+    """'22 Nov 2026 · 3:05', escaped for a Markdown caption (the author is a link beside it: `author_byline`)."""
+    parts = [when(card.created_at), duration(card.duration_s)]
     return " · ".join(md(part) for part in parts if part)
+
+
+def author_byline(card: VideoCard, extra: str = "") -> None:
+    """The author as a link to their page, then the date and length, and `extra` (already escaped)."""
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        st.page_link(AUTHOR, label=md(card.author_name), query_params={"id": str(card.author_id)})
+        st.caption(" · ".join(part for part in (byline(card), extra) if part))
 
 
 def category_links(categories: tuple[CategoryInfo, ...]) -> None:
@@ -94,17 +102,17 @@ def thumbnail(card: VideoCard, wait_s: float = 0.0) -> None:
     st.image(str(cached) if cached is not None else NO_THUMBNAIL, width="stretch")
 
 
-def video_card(card: VideoCard) -> None:
-    """A feed card: thumbnail, title linking to the video page, author and date, categories."""
-    with st.container(border=True):
+def video_card(card: VideoCard, key: str | None = None) -> None:
+    """A feed card: thumbnail, title linking to the video page, author (a link to their page) and date, categories."""
+    with st.container(border=True, key=key):
         thumbnail(card, wait_s=CARD_THUMBNAIL_WAIT_S)
         st.page_link(WATCH, label=f"**{md(card.title)}**", query_params={"v": str(card.id)})
-        st.caption(byline(card))
+        author_byline(card)
         category_links(card.categories)
 
 
-def video_grid(cards: list[VideoCard], columns: int = 3) -> None:
-    for start in range(0, len(cards), columns):
-        for column, card in zip(st.columns(columns), cards[start : start + columns], strict=False):
-            with column:
-                video_card(card)
+def video_grid(cards: list[VideoCard]) -> None:
+    """Cards in one wrapping row: three across on a wide screen, two on a phone (`pages.ui.layout`'s CSS)."""
+    with st.container(horizontal=True, gap="small", key="video_grid"):
+        for card in cards:
+            video_card(card, key=f"video_card_{card.id}")
