@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config import ConfigError, get_settings
+from core.hosting.ice import rtc_configuration
 
 
 def test_defaults_give_a_working_offline_app(data_dir: Path) -> None:
@@ -14,7 +15,7 @@ def test_defaults_give_a_working_offline_app(data_dir: Path) -> None:
     assert settings.database_url == f"sqlite:///{data_dir / 'webtube.sqlite3'}"
     assert settings.embedder == "dlib"
     assert settings.liveness is True
-    assert settings.rtc_configuration == {"iceServers": []}
+    assert rtc_configuration(settings) == {"iceServers": []}
 
 
 def test_values_are_parsed_and_normalised(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ arrow on the screen point the same way.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 from core.config import get_settings
 from core.faces.live_frames import LatestFrameWorker
 from core.faces.overlay import Overlay, draw_overlay
+from core.hosting.ice import rtc_configuration
 
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
 PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480
@@ -28,6 +30,7 @@ PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480
 # 29 fps without polling, 21 every second, 6 every half second); the overlay on the video shows
 # progress frame by frame anyway, so the page only needs to catch up once a second.
 POLL_S = 1.0
+Draw = Callable[[np.ndarray, Any], np.ndarray]  # (camera frame, the worker's latest result) -> the frame shown
 
 
 def session_object(key: str, make: Callable[[], Any]) -> Any:
@@ -37,25 +40,43 @@ def session_object(key: str, make: Callable[[], Any]) -> Any:
     return st.session_state[key]
 
 
-def frame_callback(worker: LatestFrameWorker[Overlay]) -> Callable[[av.VideoFrame], av.VideoFrame]:
-    """The per-frame callback: hand the frame over, draw the last overlay, return at once."""
+def mirrored(rgb: np.ndarray, overlay: Overlay | None) -> np.ndarray:
+    """The face panels' drawing: the overlay on a mirrored self-view."""
+    return draw_overlay(rgb, overlay, mirror=True)
+
+
+def frame_callback(worker: LatestFrameWorker[Any], draw: Draw = mirrored) -> Callable[[av.VideoFrame], av.VideoFrame]:
+    """The per-frame callback: hand the frame over, draw the worker's last result, return at once.
+
+    `draw` must not change the array it is given: the worker analyses that same frame."""
 
     def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
         rgb: np.ndarray = frame.to_ndarray(format="rgb24")
         worker.submit(rgb)
-        return av.VideoFrame.from_ndarray(draw_overlay(rgb, worker.latest, mirror=True), format="rgb24")
+        return av.VideoFrame.from_ndarray(draw(rgb, worker.latest), format="rgb24")
 
     return on_frame
 
 
-def live_camera(key: str, worker: LatestFrameWorker[Overlay]) -> WebRtcStreamerContext:
-    """The webcam component (START/STOP) wired to `worker`; ICE servers come from the settings."""
+def _ice_configuration(key: str) -> dict:
+    """This session's ICE configuration, minted again once half of its relay credential's life is gone
+    (a new one on every rerun would hand the component new arguments each time)."""
+    held = st.session_state.get(f"{key}-ice")
+    if held is None or held[0] <= time.monotonic():
+        held = (time.monotonic() + get_settings().turn_ttl_s / 2, rtc_configuration())
+        st.session_state[f"{key}-ice"] = held
+    return held[1]
+
+
+def live_camera(key: str, worker: LatestFrameWorker[Any], draw: Draw = mirrored) -> WebRtcStreamerContext:
+    """The webcam component (START/STOP) wired to `worker`, each frame drawn by `draw`; ICE servers (and a
+    relay credential minted for this session) come from the settings."""
     with st.container(width=PREVIEW_WIDTH):
         return webrtc_streamer(
             key=key,
             mode=WebRtcMode.SENDRECV,
-            rtc_configuration=get_settings().rtc_configuration,
+            rtc_configuration=_ice_configuration(key),
             media_stream_constraints=CAMERA,
-            video_frame_callback=frame_callback(worker),
+            video_frame_callback=frame_callback(worker, draw),
             async_processing=True,
         )
