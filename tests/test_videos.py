@@ -45,7 +45,7 @@ from core.videos.sharing import (
 )
 from core.videos.similar import SIMILAR_COUNT, similar_videos
 from core.videos.terms import index_terms, terms
-from core.videos.thumbnails import cached_thumbnail
+from core.videos.thumbnails import cached_thumbnail, thumbnail_path
 from tests.support.app_server import free_port
 from tests.support.media_server import CLIP, CLIP_TITLE, FakeDns, MediaServer, Route
 
@@ -552,3 +552,12 @@ def test_an_authors_videos(site: Path) -> None:
     assert author(ann.id) == Author(ann.id, "Ann", 2)
     with pytest.raises(AuthorNotFound, match="does not exist"):
         author(9999)
+
+
+def test_a_damaged_cached_thumbnail_gives_way_to_the_placeholder(site: Path, loopback_only: FakeDns) -> None:
+    url = "https://images.example/cover.jpg"
+    path = thumbnail_path(url)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert cached_thumbnail(url) is None  # the card shows the placeholder, never a broken image
+    assert not path.exists()  # and the next miss fetches it again

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from core.config import get_settings
 from core.jobs.context import JobContext, JobFailed
 from core.jobs.queue import enqueue, retry_job
+from core.jobs.runner import wake_runner
 from core.storage.database import session_scope
 from core.storage.models import Video, utcnow
 from core.storage.studio_models import Job
@@ -171,9 +172,10 @@ def details_notice(video_id: int) -> str | None:
 
 
 def retry_due(force: bool = False) -> int:
-    """Queue again the details jobs that failed because a site was unreachable, `RETRY_AFTER_S` ago or more.
+    """Queue again the details jobs that failed because a site was unreachable, `RETRY_AFTER_S` ago or more,
+    and wake the runner for details jobs still queued (from before a restart).
 
-    Cheap enough for every page run: the query itself runs at most every `CHECK_EVERY_S` per process.
+    Cheap enough for every page run: the queries run at most every `CHECK_EVERY_S` per process.
     """
     now_s = time.monotonic()
     with _check_lock:
@@ -191,6 +193,9 @@ def retry_due(force: bool = False) -> int:
                 Job.created_at >= now - GIVE_UP_AFTER,
             )
         ).all()
+        waiting = session.scalar(select(Job.id).where(Job.kind == KIND, Job.status == "queued").limit(1))
+    if waiting is not None:
+        wake_runner()  # queued before a restart, when no runner was awake to take it
     retried = 0
     for job_id, owner_id in due:
         try:

@@ -64,7 +64,7 @@ def cached_thumbnail(url: str | None, wait_s: float = 0.0) -> Path | None:
     if not url:
         return None
     path = thumbnail_path(url)
-    if path.is_file():
+    if path.is_file() and _readable(path):
         return path
     if is_frame_url(url):
         return None  # only the details job makes frames
@@ -75,6 +75,19 @@ def cached_thumbnail(url: str | None, wait_s: float = 0.0) -> Path | None:
         return future.result(timeout=wait_s)
     except TimeoutError:
         return None
+
+
+def _readable(path: Path) -> bool:
+    """A JPEG of ours whose header still reads; a damaged file (a full disk, a hand edit) is removed, so the card
+    shows the placeholder instead of a broken image, and the next miss fetches it again."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        return True
+    except (OSError, SyntaxError, ValueError):
+        _LOG.warning("thumbnail %s is damaged; removed", path)
+        path.unlink(missing_ok=True)
+        return False
 
 
 def fetch_thumbnail(url: str) -> Path:

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 
 from core.videos.records import CategoryInfo, VideoCard
 from core.videos.thumbnails import cached_thumbnail
@@ -97,9 +98,13 @@ CARD_THUMBNAIL_WAIT_S = 0.3
 
 
 def thumbnail(card: VideoCard, wait_s: float = 0.0) -> None:
-    """The server's cached copy of the card's thumbnail, or the placeholder: never the remote URL itself."""
+    """The server's cached copy of the card's thumbnail, checked readable there, or the local placeholder: never
+    the remote URL itself, so a card never shows a broken image (st.image has no onerror to fall back with)."""
     cached = cached_thumbnail(card.thumbnail_url, wait_s=wait_s)
-    st.image(str(cached) if cached is not None else NO_THUMBNAIL, width="stretch")
+    try:
+        st.image(str(cached) if cached is not None else NO_THUMBNAIL, width="stretch")
+    except MediaFileStorageError:  # removed between the check and the read (the cache was cleared)
+        st.image(NO_THUMBNAIL, width="stretch")
 
 
 def video_card(card: VideoCard, key: str | None = None) -> None:
