@@ -12,7 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.accounts.profiles import avatar_file
-from core.studio.interrupted import unfinished_jobs_exist
+from core.jobs.queue import resume_interrupted
+from core.studio.reembed import queue_reembedding
 from pages.ui.components import md
 from pages.ui.layout import adaptive_layout
 from pages.ui.session import sign_out, signed_in_user, sync_session_cookie
@@ -22,26 +23,21 @@ st.set_page_config(page_title="WebTube", page_icon=str(Path(__file__).parent / "
 
 
 @st.cache_resource(show_spinner=False)
-def _resume_interrupted_imports() -> threading.Thread:
-    """Once per server process: studio imports that a restart cut short carry on, nothing lost or doubled.
+def _carry_on_background_work() -> threading.Thread:
+    """Once per server process, in a thread: jobs a restart cut short go back in the queue (nothing lost or
+    doubled), and a library holding faces of another face model than the configured one gets its
+    re-embedding job. Both are cheap queries; a model loads only if a job is then run here."""
 
-    In a thread, and imported there only when a job is unfinished, because the import module brings
-    in the face engine (seconds of PyTorch loading) that must not hold up the first page anyone opens.
-    """
-
-    def resume() -> None:
-        if not unfinished_jobs_exist():  # the usual case: no reason to load the engine now
-            return
-        from core.studio.jobs import resume_interrupted
-
+    def carry_on() -> None:
         resume_interrupted()
+        queue_reembedding()
 
-    thread = threading.Thread(target=resume, name="studio-resume", daemon=True)
+    thread = threading.Thread(target=carry_on, name="jobs-resume", daemon=True)
     thread.start()
     return thread
 
 
-_resume_interrupted_imports()
+_carry_on_background_work()
 
 user = signed_in_user()
 signed_in = user is not None
@@ -63,6 +59,13 @@ system = st.Page(
     "pages/system.py", title="System", icon=":material/monitoring:",
     visibility="visible" if user is not None and user.is_admin else "hidden",
 )
+admin = st.Page(
+    "pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
+    visibility="visible" if user is not None and user.is_admin else "hidden",
+)
+reset_password = st.Page(  # reached from "Forgot your password?" and from reset links (?token=...)
+    "pages/reset_password.py", title="Reset password", icon=":material/lock_reset:", visibility="hidden"
+)
 
 studio = [
     st.Page(f"pages/studio_{name}.py", title=title, icon=icon, url_path=f"studio_{name}", visibility=_visible(True))
@@ -71,16 +74,19 @@ studio = [
         ("library", "Library", ":material/photo_library:"),
         ("search", "Search", ":material/image_search:"),
         ("recognise", "Recognise", ":material/person_search:"),
+        ("live", "Live", ":material/videocam:"),
         ("clusters", "Clusters", ":material/workspaces:"),
+        ("videos", "Videos", ":material/movie:"),
         ("export", "Export", ":material/download:"),
+        ("jobs", "History", ":material/history:"),
     )
 ]
 
-site = [feed, watch, author, share, profile, sign_in, register, system]
+site = [feed, watch, author, share, profile, sign_in, register, system, admin, reset_password]
 # Visitors get no Studio header: a section of hidden pages would still draw its title.
-page = st.navigation({"": site, "Studio": studio} if signed_in else [*site, *studio])
+page = st.navigation({"": site, "Studio": studio} if signed_in else [*site, *studio], expanded=True)
 
-members_only = {member.url_path: f"pages/{member.url_path}.py" for member in (share, profile, system)}
+members_only = {member.url_path: f"pages/{member.url_path}.py" for member in (share, profile, system, admin)}
 members_only |= {studio_page.url_path: f"pages/{studio_page.url_path}.py" for studio_page in studio}
 if not signed_in and page.url_path in members_only:
     st.session_state["after_sign_in"] = members_only[page.url_path]
