@@ -102,3 +102,26 @@ def test_library_commands(site: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert status == 2 and err == "error: There is no such album in your library.\n"
     status, _, _ = _run(["delete-album", str(albums[0]["id"]), "--with-photos"], capsys)
     assert status == 0 and library.list_photos(resolve_owner(None)).total == 0
+
+
+def test_people_commands_find_correct_and_move_faces(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from core.studio import people
+
+    _run(["import", str(GROUPS[0]), "--album", "Group"], capsys)
+    owner_id = resolve_owner(None)
+    faces = library.photo_detail(owner_id, library.list_photos(owner_id).items[0].id).faces
+    assert len(faces) >= 2
+    person = people.create_person(owner_id, "Zoë")
+    for face in faces:
+        people.assign_face(owner_id, face.id, person.id)
+
+    status, found, _ = _run(["people", "list", "--search", "zoe", "--sort", "faces"], capsys)
+    assert status == 0 and [p["name"] for p in found] == ["Zoë"] and found[0]["faces"] == len(faces)
+    status, moved, _ = _run(["people", "move-face", str(person.id), str(faces[0].id), "--new-name", "Kit"], capsys)
+    assert status == 0 and moved["to"]["name"] == "Kit" and moved["moved"] == [faces[0].id]
+    status, cover, _ = _run(["people", "set-cover", str(person.id), str(faces[1].id)], capsys)
+    assert status == 0 and cover["faces"] == len(faces) - 1
+    status, _, err = _run(["people", "move-face", str(person.id), str(faces[0].id), "--to", str(person.id)], capsys)
+    assert status == 2 and err.startswith("error: ") and err.count("\n") == 1  # Kit's face is not Zoë's any more
+    status, removed, _ = _run(["people", "remove-face", str(person.id), str(faces[1].id)], capsys)
+    assert status == 0 and removed == {"unnamed_faces": 1}

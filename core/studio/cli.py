@@ -4,7 +4,7 @@ Bad input (a missing path, an empty import, a zip over the caps, an unknown acco
 unreadable sample) exits with status 2 and one line on stderr. Without `--owner` every command works
 on the default library (`library@localhost`). `import` takes any path it is given (the page limits
 admins to WEBTUBE_STUDIO_IMPORT_ROOTS; the shell already has the machine). The other engineers'
-commands (`search`, `recognise`, `reindex`, `cluster`, `people`, `export`) are parsed here and run by
+commands (`search`, `recognise`, `reindex`, `reembed`, `cluster`, `people`, `export`) are parsed here and run by
 `<module>.cli_<name>(args)`, imported only when asked, so `import` never loads what it does not use.
 """
 
@@ -23,7 +23,7 @@ from core.studio.errors import StudioError
 
 _DELEGATED = {"search": "core.studio.search", "reindex": "core.studio.index", "cluster": "core.studio.clustering",
               "people": "core.studio.people", "export": "core.studio.export",
-              "recognise": "core.studio.recognise_photo"}
+              "recognise": "core.studio.recognise_photo", "reembed": "core.studio.reembed"}
 
 
 def _owner(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -58,18 +58,38 @@ def _parser() -> argparse.ArgumentParser:
     recognise = _owner(commands.add_parser("recognise", help="who each face of a photo is, among your people"))
     recognise.add_argument("photo", type=Path)
     _owner(commands.add_parser("reindex", help="rebuild the search index from the database"))
+    _owner(commands.add_parser("reembed", help="give faces of another face model the configured model's vectors"))
     _owner(commands.add_parser("cluster", help="group unnamed faces into clusters"))
-    people = _owner(commands.add_parser("people", help="list, rename, merge or delete people"))
+    people = _owner(commands.add_parser("people", help="list, find, rename, correct, merge or delete people"))
     actions = people.add_subparsers(dest="action", required=True)
-    _owner(actions.add_parser("list"))
+    listing = _owner(actions.add_parser("list", help="the people, found by name and sorted"))
+    listing.add_argument("--search", metavar="TEXT", help="only names containing TEXT (any case, accents optional)")
+    listing.add_argument("--sort", choices=("name", "faces", "recent"), default="name",
+                         help="by name, most faces first, or most recently seen first")
+    _owner(actions.add_parser("faces", help="a person's faces")).add_argument("person_id", type=int)
     rename = _owner(actions.add_parser("rename"))
     rename.add_argument("person_id", type=int)
     rename.add_argument("name")
     rename.add_argument("--notes")
+    cover = _owner(actions.add_parser("set-cover", help="the face shown for a person: one of theirs"))
+    cover.add_argument("person_id", type=int)
+    cover.add_argument("face_id", type=int)
+    move = _owner(actions.add_parser("move-face", help="move a person's faces to someone else or to a new person"))
+    move.add_argument("person_id", type=int)
+    move.add_argument("face_ids", type=int, nargs="+", metavar="face_id")
+    target = move.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", type=int, metavar="PERSON_ID")
+    target.add_argument("--new-name", metavar="NAME")
+    remove = _owner(actions.add_parser("remove-face", help="unname a person's faces (kept, never suggested for "
+                                                           "them again), or delete them with --delete"))
+    remove.add_argument("person_id", type=int)
+    remove.add_argument("face_ids", type=int, nargs="+", metavar="face_id")
+    remove.add_argument("--delete", action="store_true", help="delete the faces from the library (the photos stay)")
     merge = _owner(actions.add_parser("merge", help="merge SOURCE people into TARGET"))
     merge.add_argument("target_id", type=int)
     merge.add_argument("source_ids", type=int, nargs="+")
-    _owner(actions.add_parser("delete")).add_argument("person_id", type=int)
+    _owner(actions.add_parser("delete", help="delete a person and their faces (the photos stay)")).add_argument(
+        "person_id", type=int)
     export = _owner(commands.add_parser("export", help="faces as CSV or JSON"))
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--embeddings", action="store_true", help="also write the embeddings next to it")
