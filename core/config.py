@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"  # structured log lines at or above this level
     log_max_mb: float = Field(10.0, gt=0)  # a log file under <data dir>/logs is rotated at this size
     log_backups: int = Field(5, ge=1, le=100)  # rotated log files kept
+    video_sample_fps: float = Field(5.0, gt=0, le=30)  # video analysis: frames analysed per second of video
+    video_max_mb: int = Field(500, gt=0)  # a video to analyse may be at most this big
+    video_max_seconds: int = Field(3600, gt=0)  # and at most this long (probed before decoding)
 
     @field_validator("embedder", "detector", "device", "log_level", mode="before")
     @classmethod

@@ -176,5 +176,5 @@ class FaceSample(Base):
     user: Mapped[User] = relationship(back_populates="face_samples")
 
 
-# The studio's tables share this metadata; imported last because they build on the classes above.
-from core.storage import studio_models  # noqa: E402, F401
+# The studio's and the video analysis's tables share this metadata; imported last: they build on the classes above.
+from core.storage import studio_models, video_models  # noqa: E402, F401
