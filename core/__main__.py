@@ -10,7 +10,6 @@ GROUPS = {
     "users": "core.accounts.cli",
     "studio": "core.studio.cli",
     "video": "core.video_analysis.cli",
-    "video": "core.video_analysis.cli",
     "worker": "core.jobs.worker",
 }
 
