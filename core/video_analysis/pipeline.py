@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
 from core.faces.engine import get_engine
+from core.monitoring import metrics
 from core.studio.recognise import Recogniser
 from core.video_analysis.annotate import Marks, ascii_caption, write_annotated
 from core.video_analysis.decoding import sampled_frames
@@ -43,20 +42,14 @@ class Outcome:
     timings: dict[str, float]
 
 
-def _metrics(frames: int, faces: int) -> None:
-    from core.monitoring import metrics  # lazily: the monitoring module may load after this one
-
-    metrics.frames_processed(frames)
-    metrics.faces_found(faces)
-
-
 def _watched(frames: Iterable[FrameFaces], kept: list[FrameFaces], keep_going: Callable[[], bool],
              stopped: list[bool]) -> Iterator[FrameFaces]:
     for found in frames:
         if not keep_going():
             stopped.append(True)
             return
-        _metrics(1, len(found.sightings))
+        metrics.frames_processed(1)
+        metrics.faces_found(len(found.sightings))
         kept.append(found)
         yield found
 
@@ -85,11 +78,7 @@ def _write_thumbnails(people: list[Person], folder: Path) -> None:
     boxes = {}
     for person in people:
         boxes[person.seq] = [round(float(v), 1) for v in person.best_track.best.crop_box]
-        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(person.best_track.thumbnail, cv2.COLOR_RGB2BGR),
-                                [cv2.IMWRITE_JPEG_QUALITY, 90])
-        if not ok:
-            raise RuntimeError("a thumbnail could not be encoded")
-        (folder / f"{person.seq}.jpg").write_bytes(jpeg.tobytes())
+        (folder / f"{person.seq}.jpg").write_bytes(person.best_track.thumbnail)
     (folder / "boxes.json").write_text(json.dumps(boxes))
 
 

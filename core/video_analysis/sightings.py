@@ -4,7 +4,7 @@ Why batches: the embedder costs about 0.25 s for one chip on two CPU cores but u
 batch of dozens, so chips of consecutive frames wait (at most BATCH_CHIPS of them) and go in one pass.
 Only confident detections are kept (score >= the engine's MIN_SCORE): weaker boxes are rarely faces.
 For each face the crop a thumbnail would use is cut now, while the frame is at hand; the tracker keeps
-only the best crop per track, so memory stays at a few crops per person, not frames.
+only the best crop per track, as JPEG bytes, so memory stays at a few kilobytes per track, not frames.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from core.faces.engine import FaceEngine
@@ -47,6 +48,14 @@ class FrameFaces:
     frame: int
     at: float
     sightings: list[Sighting]
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    """An RGB image as JPEG bytes (quality 90)."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError("the image could not be encoded as JPEG")
+    return data.tobytes()
 
 
 def face_crop(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[float, ...]]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from core.faces.face_track import box_overlap
 from core.faces.matching import distance
-from core.video_analysis.sightings import FrameFaces, Sighting
+from core.video_analysis.sightings import FrameFaces, Sighting, jpeg
 
 MIN_OVERLAP = 0.3
 STRICT_SHARE = 0.75
@@ -26,12 +26,12 @@ RECENT = 5  # a track is compared with the mean of its last few embeddings (one 
 
 @dataclass
 class Track:
-    """One face followed over consecutive samples; keeps the best crop seen, not every crop."""
+    """One face followed over consecutive samples; keeps the best crop seen (as JPEG), not every crop."""
 
     id: int
     sightings: list[Sighting] = field(default_factory=list)
     best: Sighting | None = None
-    thumbnail: np.ndarray | None = None
+    thumbnail: bytes = b""
 
     @property
     def last(self) -> Sighting:
@@ -43,7 +43,7 @@ class Track:
     def add(self, sighting: Sighting) -> None:
         self.sightings.append(sighting)
         if self.best is None or sighting.rank > self.best.rank:
-            self.best, self.thumbnail = sighting, sighting.crop
+            self.best, self.thumbnail = sighting, jpeg(sighting.crop)
         sighting.crop = None
 
     def samples(self) -> set[int]:
