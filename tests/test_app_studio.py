@@ -86,8 +86,12 @@ def test_visitors_are_sent_to_sign_in_from_every_studio_page(site: Path) -> None
         ("people", "People"),
         ("library", "Library"),
         ("search", "Search"),
+        ("recognise", "Recognise"),
+        ("live", "Live"),
         ("clusters", "Clusters"),
+        ("videos", "Videos"),
         ("export", "Export"),
+        ("jobs", "History"),
     ]:
         go(at, f"pages/studio_{page}.py")
         assert texts(at, "title") == ["Sign in"]
