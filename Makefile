@@ -5,7 +5,7 @@ APP    := $(VENV)/.app-installed
 DEV    := $(VENV)/.dev-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench system-tools clean
+.PHONY: run test lint bench system-tools serve-https clean
 
 $(APP): requirements.txt requirements-models.txt
 	python3 -m venv $(VENV)
@@ -18,10 +18,18 @@ $(DEV): $(APP) requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Chromium drives the browser tests, ffmpeg makes the fake-webcam streams: installed, never skipped.
+# Chromium drives the browser tests, ffmpeg makes the fake-webcam streams, Caddy and coturn are the hosted
+# stack's proxy and relay, PostgreSQL the second database: installed, never skipped.
+SYSTEM_PACKAGES := chromium ffmpeg caddy coturn postgresql
 system-tools:
-	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || \
-		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium ffmpeg)
+	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null && command -v caddy >/dev/null && \
+		command -v turnserver >/dev/null && test -x /usr/lib/postgresql/15/bin/initdb || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES))
+
+# The hosted stack on this machine: Caddy (HTTPS on WEBTUBE_SITE, default webtube.localhost:8443), coturn and
+# WEBTUBE_APP_SERVERS app servers (default 1); see docs/deploy.md.
+serve-https: $(APP) system-tools
+	$(PY) -m core hosting serve
 
 run: $(APP)
 	$(PY) -m streamlit run serve.py

@@ -11,6 +11,7 @@ GROUPS = {
     "studio": "core.studio.cli",
     "video": "core.video_analysis.cli",
     "worker": "core.jobs.worker",
+    "hosting": "core.hosting.cli",
 }
 
 
