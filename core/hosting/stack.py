@@ -161,6 +161,14 @@ class HostedStack:
             time.sleep(0.2)
 
     def start(self) -> HostedStack:
+        """Start every part, or none: a part that fails to start stops the ones already running."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> HostedStack:
         if missing := missing_tools():
             raise StackError(f"Install {' and '.join(missing)} first (apt-get install {' '.join(missing)}).")
         o = self.options
