@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     video_sample_fps: float = Field(5.0, gt=0, le=30)  # video analysis: frames analysed per second of video
     video_max_mb: int = Field(500, gt=0)  # a video to analyse may be at most this big
     video_max_seconds: int = Field(3600, gt=0)  # and at most this long (probed before decoding)
+    smtp_host: str = ""  # mail server for "Forgot password" links; "" = no email (an admin issues reset links)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str = ""  # "" = no login
+    smtp_password: SecretStr | None = None
+    smtp_from: str = ""  # the From address of reset emails ("" = smtp_user)
+    smtp_starttls: bool = True  # upgrade the connection with STARTTLS before logging in
+    public_url: str = ""  # the site's address as people reach it (https://tube.example.org), for links in emails
+    reset_link_minutes: int = Field(60, ge=5, le=1440)  # how long a password-reset link works
 
     @field_validator("embedder", "detector", "device", "log_level", mode="before")
     @classmethod
@@ -129,6 +137,15 @@ class Settings(BaseSettings):
         if not isinstance(servers, list) or not all(isinstance(s, dict) and s.get("urls") for s in servers):
             raise ValueError('must be a JSON list like [{"urls": "stun:stun.example.org:3478"}]')
         return json.dumps(servers)
+
+    @field_validator("public_url")
+    @classmethod
+    def _site_address(cls, value: str) -> str:
+        """An http(s) address without a trailing slash, so links are `public_url + "/page"`."""
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, like https://tube.example.org")
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

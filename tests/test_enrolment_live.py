@@ -34,9 +34,10 @@ def test_the_person_is_told_what_to_fix(collector: SampleCollector, faces_dir: P
     )
     far = np.zeros_like(frame)
     far[:120, :160] = cv2.resize(frame, (160, 120), interpolation=cv2.INTER_AREA)
-    assert _show(collector, far).startswith("Too small (")
-    assert _show(collector, far).endswith("come closer.")
-    assert _show(collector, (frame * 0.12).astype(np.uint8)).startswith("Blurred: hold still or add light")
+    assert _show(collector, far) == "Your face is too far away: come a little closer to the camera."
+    assert _show(collector, (frame * 0.12).astype(np.uint8)) == (
+        "The picture is blurred: hold still for a moment, or add light."
+    )
     overlay = collector.process(far, time.monotonic())
     assert overlay.colour == AMBER and overlay.boxes and overlay.boxes[0][1] == AMBER
     assert collector.status().count == 0

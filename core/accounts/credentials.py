@@ -3,14 +3,17 @@
 A face match is a convenience beside the password, not a stronger factor (docs/face-signin.md), so a
 session opened by face alone may not change the password or the email, or do admin actions, until
 the account's password is typed again: `require_password_session` is the one check those actions
-call. Every password typed here counts towards the same lockout as the sign-in form, so a stolen face
-session cannot be used to guess the password without limit.
+call. The admin screen asks more: the password typed once per session, whatever way it was opened
+(`confirm_session`, remembered in the session's row). Every password typed here counts towards the same
+lockout as the sign-in form, so a stolen face session cannot be used to guess the password without limit.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from core.accounts import sessions
-from core.accounts.sessions import SessionInfo
+from core.accounts.sessions import SessionInfo, token_hash
 from core.accounts.users import (
     AccountError,
     InvalidCredentials,
@@ -20,7 +23,7 @@ from core.accounts.users import (
     validate_password,
 )
 from core.storage.database import session_scope
-from core.storage.models import User
+from core.storage.models import AuthSession, User, utcnow
 
 
 class WrongPassword(AccountError):
@@ -91,3 +94,31 @@ def change_password(user_id: int, current: str, new: str, repeated: str, keep_se
     with session_scope() as db:
         db.get_one(User, user_id).password_hash = password_hash
         return sessions.revoke_others_in(db, user_id, keep_session_token)
+
+
+def confirm_session(token: str | None, password: str) -> SessionInfo:
+    """Type the password again in this session (the admin screen asks once per session, whatever way it was
+    opened): counted under the sign-in lockout like every password typed here; on success the session remembers."""
+    session = sessions.resolve(token)
+    if session is None:
+        raise SessionEnded()
+    confirm_password(session.user_id, password)
+    with session_scope() as db:
+        row = db.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token or "")))
+        if row is None:
+            raise SessionEnded()
+        row.confirmed_at = utcnow()
+    return session
+
+
+def session_confirmed(token: str | None) -> bool:
+    """Whether this live session's password was typed again since it opened."""
+    if not token:
+        return False
+    with session_scope() as db:
+        confirmed = db.scalar(
+            select(AuthSession.confirmed_at).where(
+                AuthSession.token_hash == token_hash(token), AuthSession.expires_at > utcnow()
+            )
+        )
+    return confirmed is not None

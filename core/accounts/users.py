@@ -210,6 +210,36 @@ def _lock_left(session: Session, address: str, now: datetime, excluding: int | N
     return max(math.ceil((recent[0] + window - now).total_seconds()), 0)
 
 
+WARN_AT_ATTEMPTS = 2  # "2 attempts left" is said from this many on, before the lock
+
+
+def attempts_warning(left: int) -> str:
+    """The sentence before the lock, e.g. '2 attempts left before this email is locked for 15 min.'"""
+    lock = format_wait(get_settings().login_window_min * 60)
+    return f"{left} attempt{'' if left == 1 else 's'} left before this email is locked for {lock}."
+
+
+def attempts_left(email: str) -> int | None:
+    """Failed sign-ins `email` may still have before it is locked, for the "2 attempts left" warning; None when
+    the text is not an email. Unknown and known emails count alike, so the figure says nothing about who exists."""
+    try:
+        address = normalize_email(email)
+    except InvalidEmail:
+        return None
+    settings = get_settings()
+    with session_scope() as session:
+        now = utcnow()
+        if _lock_left(session, address, now):
+            return 0
+        recent = session.scalar(
+            select(func.count(LoginFailure.id)).where(
+                LoginFailure.email == address,
+                LoginFailure.attempted_at > now - timedelta(minutes=settings.login_window_min),
+            )
+        )
+    return max(settings.login_max_failures - int(recent or 0), 0)
+
+
 def lock_seconds_left(email: str) -> int:
     """Seconds until the (normalised) `email` may sign in again; 0 when it is not locked."""
     with session_scope() as session:
@@ -315,7 +345,8 @@ def list_users() -> list[UserInfo]:
 
 
 def set_admin(email: str, is_admin: bool) -> UserInfo:
-    """Promote or demote an account (the command line's job: there is no admin screen)."""
+    """Promote or demote an account by email: the command line, the operator's way in (the admin screen goes through
+    core.accounts.admin, which also keeps at least one admin)."""
     address = normalize_email(email)
     with session_scope() as session:
         user = session.scalar(select(User).where(User.email == address))

@@ -84,6 +84,7 @@ class Progress:
     step: int = 0  # 1-based number of that move
     steps: int = 0
     seconds_left: float | None = None
+    note: str | None = None  # said under the message: how many attempts are left before the lock
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ from core.storage.database import purge_deleted, session_scope
 from core.storage.models import FaceSample, User, utcnow
 
 MAX_SAMPLES = 20
+PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})  # what the profile's uploader offers, so errors agree
 FACE_DIR = "faces"
 SNAPSHOT_SIDE = 160
 
@@ -243,17 +244,29 @@ def enrol(user_id: int, candidates: Sequence[Candidate], keep_images: bool) -> E
     return enrolment_of(user_id)
 
 
-def enrol_photo(user_id: int, data: bytes, keep_image: bool) -> Enrolment:
+def _quiet(_step: str) -> None:
+    """No progress to show (the command line, tests)."""
+
+
+def enrol_photo(user_id: int, data: bytes, keep_image: bool, progress: Callable[[str], None] = _quiet) -> Enrolment:
     """One photo (a camera shot or an upload) with exactly one good face; its size is checked here,
-    before anything decodes it, whatever path the bytes came by."""
+    before anything decodes it, whatever path the bytes came by. It takes seconds (a model may load,
+    then every installed model measures the face), so `progress` is told each step in words."""
     limit_mb = get_settings().max_upload_mb
     if len(data) > limit_mb * 2**20:
         raise ImageTooLarge(
             f"This photo is {len(data) / 2**20:.1f} MB; photos for face sign-in can be at most {limit_mb} MB. "
             "Nothing was saved."
         )
-    rgb = load_image(data)
-    return enrol(user_id, [candidate(rgb, get_engine().single_face(rgb))], keep_image)
+    progress("Reading the photo")
+    rgb = load_image(data, formats=PHOTO_FORMATS)
+    progress("Finding your face")
+    engine = get_engine()
+    face = engine.single_face(rgb)
+    progress("Measuring your face with each face model")
+    found = candidate(rgb, face)
+    progress("Checking it is nobody else's face, then saving")
+    return enrol(user_id, [found], keep_image)
 
 
 def enrolment_of(user_id: int) -> Enrolment:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.face_signin.enrolment import Candidate, candidate
+from core.face_signin.hints import spoken
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.overlay import AMBER, GREEN, Overlay
 
@@ -81,7 +82,7 @@ class SampleCollector:
         face = faces[0]
         if not face.quality.ok:
             reason = face.quality.reasons[0]
-            return self._say(reason[:1].upper() + reason[1:] + ".", reason.split(":")[0].split("(")[0], boxes)
+            return self._say(spoken(reason), reason.split(":")[0].split("(")[0].strip(), boxes)
         pose = (face.quality.yaw, head_pitch(face.detection.landmarks))
         with self._lock:
             if len(self._samples) >= MAX_SAMPLES:

@@ -18,13 +18,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.accounts.users import (
+    WARN_AT_ATTEMPTS,
     AccountLocked,
     UserInfo,
+    attempts_left,
+    attempts_warning,
     format_wait,
     get_user,
     lock_seconds_left,
@@ -34,6 +37,7 @@ from core.accounts.users import (
 from core.config import Settings, get_settings
 from core.face_signin.decision import FailureLimit, FrameResult, Phase, Progress, Rules, SigninDecision
 from core.face_signin.enrolment import gallery
+from core.face_signin.hints import spoken
 from core.faces.engine import FaceEngine, get_engine
 from core.faces.face_track import Sighting, TrackBounds
 from core.faces.liveness import Move, random_moves
@@ -74,7 +78,7 @@ def sighting(faces: list[Face], at: float) -> Sighting:
 
 
 def _hint(reasons: tuple[str, ...]) -> str:
-    return reasons[0][:1].upper() + reasons[0][1:] + "." if reasons else "Look at the camera."
+    return spoken(reasons[0]) if reasons else "Look at the camera."
 
 
 class LiveSignIn:
@@ -201,6 +205,8 @@ class LiveSignIn:
             left = record_failure(user.email)
             if left:
                 self._override = Progress(Phase.LOCKED, str(AccountLocked(left)))
+            elif (tries := attempts_left(user.email)) and tries <= WARN_AT_ATTEMPTS:
+                self._override = replace(progress, note=attempts_warning(tries))
             return
         left = lock_seconds_left(user.email)
         if left:

@@ -103,6 +103,8 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # slides forward on use
+    # when the account's password was typed again in this session (the admin screen asks once per session)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship(back_populates="sessions")
 
@@ -175,6 +177,29 @@ class FaceSample(Base):
 
     user: Mapped[User] = relationship(back_populates="face_samples")
 
+
+
+class PasswordReset(Base):
+    """A one-time password-reset link: only the SHA-256 of its token is kept, like a session's; used once, it goes."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Notice(Base):
+    """A message for one account that waits until they read it (why an admin removed their video)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 # The studio's and the video analysis's tables share this metadata; imported last: they build on the classes above.
 from core.storage import studio_models, video_models  # noqa: E402, F401

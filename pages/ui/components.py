@@ -8,7 +8,9 @@ widgets whose labels are Markdown, and comments go through `st.text`. No user te
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
@@ -23,6 +25,7 @@ SHARE = "pages/share.py"
 PROFILE = "pages/profile.py"
 SIGN_IN = "pages/sign_in.py"
 REGISTER = "pages/register.py"
+RESET_PASSWORD = "pages/reset_password.py"
 AUTHOR = "pages/author.py"
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
@@ -40,15 +43,45 @@ def md(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", _AUTOLINKS.sub("\u2060", text))
 
 
-def flash(message: str) -> None:
-    """A success message shown once, on the next page the person sees."""
-    st.session_state["flash"] = message
+FlashKind = Literal["success", "error", "warning", "info"]
+FLASH_KEEP_S = 10.0  # on a camera page a flash outlives the reruns the camera widget makes a moment after each run
 
 
-def show_flash() -> None:
-    message = st.session_state.pop("flash", None)
-    if message:
-        st.success(message)
+def flash(message: str, kind: FlashKind = "success", where: str = "page", warning: str | None = None) -> None:
+    """A message for the next run: shown by the `show_flash(where)` of the page the person sees next (with an
+    optional `warning` under it), so it survives the `st.rerun()` or `st.switch_page()` that follows an action."""
+    st.session_state["flash"] = {"message": message, "kind": kind, "where": where, "warning": warning}
+
+
+def show_flash(where: str = "page", keep_s: float = 0.0) -> None:
+    """Show the waiting flash if it is for `where`. Elsewhere a flash is shown once; with `keep_s` (the pages
+    holding a camera widget, whose reruns would wipe it within a second) it stays through the runs of the next
+    `keep_s` seconds; every place of such a page passes the same `keep_s`. Once shown, any page keeping it for less
+    drops it."""
+    entry = st.session_state.get("flash")
+    if not entry:
+        return
+    if isinstance(entry, str):  # pages that set the message itself
+        entry = {"message": entry, "kind": "success", "where": "page", "warning": None}
+    now = time.monotonic()
+    shown_at = entry.get("shown_at")
+    if shown_at is not None and now - shown_at > keep_s:
+        st.session_state.pop("flash", None)  # its time is over, or this page keeps no flash
+        return
+    if entry["where"] != where:
+        return
+    if keep_s:
+        st.session_state["flash"] = {**entry, "shown_at": shown_at or now}
+    else:
+        st.session_state.pop("flash", None)
+    getattr(st, entry["kind"])(entry["message"])
+    if entry.get("warning"):
+        st.warning(entry["warning"])
+
+
+def full_stop(text: str) -> str:
+    """`text` ending in one full stop: a name like 'Alice L.' ends the sentence itself, never 'Alice L..'."""
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def when(moment: datetime) -> str:

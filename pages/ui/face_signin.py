@@ -13,7 +13,7 @@ import streamlit as st
 from core.face_signin.decision import Phase
 from core.face_signin.live import LiveSignIn
 from core.faces.live_frames import LatestFrameWorker
-from pages.ui.components import FEED, flash, md
+from pages.ui.components import FEED, flash, full_stop, md
 from pages.ui.live_camera import POLL_S, live_camera, session_object
 from pages.ui.session import sign_in_as
 
@@ -31,7 +31,7 @@ def _status(live: LiveSignIn) -> None:
     if status.user is not None:
         st.session_state.pop(SIGNIN_KEY, None)
         sign_in_as(status.user, "face")
-        flash(f"Welcome back, {md(status.user.display_name)}.")
+        flash(full_stop(f"Welcome back, {md(status.user.display_name)}"))
         st.switch_page(st.session_state.pop("after_sign_in", FEED))
     if progress.phase is Phase.LOOKING:
         st.info(progress.message, icon=":material/face:")
@@ -39,6 +39,8 @@ def _status(live: LiveSignIn) -> None:
         st.warning(progress.message, icon=":material/360:")
     else:
         st.error(progress.message, icon=":material/no_accounts:")
+        if progress.note:
+            st.warning(progress.note)
         st.button("Try again", icon=":material/refresh:", key="face-signin-again", on_click=live.start)
 
 
@@ -47,7 +49,7 @@ def render_face_signin() -> None:
     st.subheader("Sign in with your face", anchor=False)
     live, worker = session_object(SIGNIN_KEY, _new_signin)
     st.caption(
-        "Press START and look at the camera."
+        "Press START to turn the camera on, and look at it."
         + (" You will then be asked for a few head moves, one at a time." if live.rules.liveness else "")
     )
     context = live_camera("face-signin-camera", worker)

@@ -3,9 +3,17 @@
 The live panel collects 3 to 5 good samples in slightly different poses while telling the
 person what to fix; a single camera shot and photo uploads are the fallbacks. Only embeddings
 are stored unless the person opts in to keeping a small snapshot of each face.
+
+The three ways are lazy tabs that remember the chosen one (`key`, `on_change="rerun"`): only the open
+tab runs, so the camera starts only when its tab is chosen (and START pressed), and enrolling does
+not jump back to the first tab. Messages are flashes shown here and kept through the camera's reruns.
+A photo takes seconds to enrol (a model may load, each installed model measures the face): the steps
+are shown as they happen.
 """
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import streamlit as st
 
@@ -17,15 +25,34 @@ from core.face_signin.stale_samples import stale_samples
 from core.faces.errors import FaceError
 from core.faces.live_frames import LatestFrameWorker
 from core.faces.risk import signin_risk_words
-from pages.ui.components import flash, md, when
+from pages.ui.components import FLASH_KEEP_S, flash, md, show_flash, when
 from pages.ui.live_camera import POLL_S, live_camera, session_object
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp"]
+PLACE = "face"  # where this section's flashes show
+WAYS = ("Live camera", "Take one photo", "Upload photos")
+WAY_KEY = "face-enrol-way"
 
 
-def _saved(message: str) -> None:
-    flash(message)
+def _saved(message: str) -> NoReturn:
+    flash(message, where=PLACE)
     st.rerun()
+
+
+def _refused(message: str) -> NoReturn:
+    flash(message, kind="error", where=PLACE)
+    st.rerun()
+
+
+def _enrol_with_steps(user: UserInfo, data: bytes, keep: bool, label: str) -> None:
+    """Enrol one photo, each step written in a status box as it starts; FaceError goes to the caller."""
+    with st.status(f"Enrolling {label}...", expanded=True) as box:
+        try:
+            enrol_photo(user.id, data, keep, progress=lambda step: box.write(f"{step}..."))
+        except FaceError:
+            box.update(label=f"{label[:1].upper()}{label[1:]} was refused.", state="error")
+            raise
+        box.update(label=f"{label[:1].upper()}{label[1:]} enrolled.", state="complete", expanded=False)
 
 
 def _summary(enrolled: Enrolment) -> None:
@@ -47,15 +74,15 @@ def _collector_status(user: UserInfo, collector: SampleCollector, keep: bool) ->
         try:
             enrol(user.id, collector.take(), keep)
         except FaceError as exc:
-            st.error(str(exc))
+            _refused(str(exc))
         else:
             _saved(f"{status.count} face samples saved.")
 
 
 def _live(user: UserInfo, keep: bool) -> None:
     st.caption(
-        f"Press START and look at the camera. {MIN_SAMPLES} to {MAX_SAMPLES} good samples are taken while you "
-        "turn or tilt your head a little; the box turns green when your face is good."
+        f"Press START to turn the camera on, and look at it. {MIN_SAMPLES} to {MAX_SAMPLES} good samples are taken "
+        "while you turn or tilt your head a little; the box turns green when your face is good."
     )
 
     def new_collector() -> tuple[SampleCollector, LatestFrameWorker]:
@@ -81,9 +108,9 @@ def _camera_shot(user: UserInfo, keep: bool) -> None:
     photo = st.camera_input("Take a photo of your face", key="face-shot")
     if photo is not None and _new_file("face-shot", photo.file_id):
         try:
-            enrol_photo(user.id, photo.getvalue(), keep)
+            _enrol_with_steps(user, photo.getvalue(), keep, "the camera photo")
         except FaceError as exc:
-            st.error(str(exc))
+            _refused(str(exc))
         else:
             _saved("Face sample saved from the camera.")
 
@@ -96,22 +123,22 @@ def _uploads(user: UserInfo, keep: bool) -> None:
             accept_multiple_files=True,
             max_upload_size=get_settings().max_upload_mb,
         )
-        if not st.form_submit_button("Enrol these photos", icon=":material/upload:") or not files:
+        if not st.form_submit_button("Enrol these photos", icon=":material/upload:"):
             return
+    if not files:
+        _refused("Choose one or more photos of your face first, then press Enrol these photos.")
     saved, problems = 0, []
-    for upload in files:
+    for number, upload in enumerate(files, start=1):
         try:
-            enrol_photo(user.id, upload.getvalue(), keep)
+            _enrol_with_steps(user, upload.getvalue(), keep, f"photo {number} of {len(files)} ({md(upload.name)})")
         except FaceError as exc:
             problems.append(f"{md(upload.name)}: {exc}")
         else:
             saved += 1
-    for problem in problems:
-        st.error(problem)
-    if saved and not problems:
+    if not problems:
         _saved(f"{saved} face sample{'s' if saved != 1 else ''} saved from your photos.")
-    elif saved:
-        st.success(f"{saved} photo{'s' if saved != 1 else ''} enrolled; the others were refused.")
+    done = f"{saved} photo{'s' if saved != 1 else ''} enrolled; the others were refused. " if saved else ""
+    _refused(done + " ".join(problems))
 
 
 def _delete(user: UserInfo) -> None:
@@ -133,7 +160,8 @@ def _delete(user: UserInfo) -> None:
 
 def render_face_snapshot(user: UserInfo) -> None:
     """Enrolment, what is enrolled, and deletion, for the signed-in `user`."""
-    st.subheader("Face sign-in", anchor=False)
+    st.subheader("Face sign-in", anchor="face-sign-in")
+    show_flash(where=PLACE, keep_s=FLASH_KEEP_S)
     enrolled = enrolment_of(user.id)
     _summary(enrolled)
     if stale := stale_samples(user.id).message:
@@ -142,12 +170,15 @@ def render_face_snapshot(user: UserInfo) -> None:
     keep = st.checkbox(
         "Keep a snapshot of my face with each sample (shown here, deleted with my face data)", key="face-keep"
     )
-    live_tab, shot_tab, upload_tab = st.tabs(["Create face snapshot", "Take one photo", "Upload photos"])
-    with live_tab:
-        _live(user, keep)
-    with shot_tab:
-        _camera_shot(user, keep)
-    with upload_tab:
-        _uploads(user, keep)
+    live_tab, shot_tab, upload_tab = st.tabs(WAYS, key=WAY_KEY, on_change="rerun")
+    if live_tab.open:
+        with live_tab:
+            _live(user, keep)
+    if shot_tab.open:
+        with shot_tab:
+            _camera_shot(user, keep)
+    if upload_tab.open:
+        with upload_tab:
+            _uploads(user, keep)
     if enrolled.count:
         _delete(user)

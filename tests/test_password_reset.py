@@ -1,0 +1,114 @@
+"""Forgot password: a one-time, expiring link sent by email to a real SMTP server (aiosmtpd on loopback) and
+followed; the link sets a new password, ends every session and cannot be used twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select, update
+
+from core.accounts import resets, sessions
+from core.accounts.resets import ResetLinkInvalid, ResetUnavailable, email_reset_link, reset_password
+from core.accounts.users import InvalidCredentials, InvalidEmail, WeakPassword, register, sign_in
+from core.config import get_settings
+from core.storage.database import session_scope
+from core.storage.models import PasswordReset, utcnow
+from tests.support.smtp_inbox import Inbox, link_in, smtp_inbox
+
+PASSWORD = "a long enough password"
+NEW = "quite another phrase entirely"
+SITE = "https://tube.example.org"
+
+
+@pytest.fixture
+def inbox(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    with smtp_inbox() as server:
+        for name, value in {**server.env, "WEBTUBE_PUBLIC_URL": SITE + "/"}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield server
+
+
+def _token(link: str) -> str:
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{SITE}/reset_password"
+    [token] = parse_qs(parts.query)["token"]
+    return token
+
+
+def test_the_emailed_link_resets_the_password_once_and_ends_every_session(inbox: Inbox) -> None:
+    ann = register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    open_sessions = [sessions.create(ann.id, "password")[0] for _ in range(2)]
+    email_reset_link(" ANN@example.com ")
+    [message] = inbox.wait(1)
+    assert (message["To"], message["From"]) == ("ann@example.com", "webtube@example.org")
+    assert message["Subject"] == "Reset your WebTube password"
+    token = _token(link_in(message))
+    with session_scope() as session:  # the database holds the hash, never the token
+        assert token not in session.scalars(select(PasswordReset.token_hash)).all()
+
+    with pytest.raises(WeakPassword):
+        reset_password(token, "password", "password")
+    assert resets.account_for(token).email == "ann@example.com"  # a refused password leaves the link working
+    assert reset_password(token, NEW, NEW).id == ann.id
+    assert all(sessions.resolve(t) is None for t in open_sessions)
+    with pytest.raises(InvalidCredentials):
+        sign_in("ann@example.com", PASSWORD)
+    assert sign_in("ann@example.com", NEW).id == ann.id
+    with pytest.raises(ResetLinkInvalid, match="does not work any more"):
+        reset_password(token, "yet another new phrase", "yet another new phrase")
+
+
+def test_unknown_emails_get_no_email_and_the_same_silence(inbox: Inbox) -> None:
+    register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    email_reset_link("nobody@example.com")  # no error: the page says the same for both
+    email_reset_link("ann@example.com")
+    email_reset_link("ann@example.com")  # within a minute of the last: not sent again
+    assert [m["To"] for m in inbox.wait(1)] == ["ann@example.com"]
+    assert len(inbox.messages) == 1
+    with pytest.raises(InvalidEmail):
+        email_reset_link("not an email")
+
+
+def test_a_newer_link_replaces_the_older_and_links_expire(site: Path) -> None:
+    ann = register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    old = resets.create_token(ann.id)
+    new = resets.create_token(ann.id)
+    with pytest.raises(ResetLinkInvalid):
+        resets.account_for(old)
+    with session_scope() as session:
+        session.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(ResetLinkInvalid):
+        reset_password(new, NEW, NEW)
+    with pytest.raises(ResetLinkInvalid):
+        resets.account_for(None)
+
+
+def test_without_a_mail_server_or_public_address_no_email_is_offered(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    assert not resets.email_configured()
+    with pytest.raises(ResetUnavailable, match="Ask an admin"):
+        email_reset_link("ann@example.com")
+    monkeypatch.setenv("WEBTUBE_SMTP_HOST", "127.0.0.1")
+    get_settings.cache_clear()
+    assert not resets.email_configured()  # links are never built from a request's own address
+
+
+def test_a_mail_server_that_is_down_says_so_and_leaves_no_link(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.app_server import free_port
+
+    register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    for name, value in {"WEBTUBE_SMTP_HOST": "127.0.0.1", "WEBTUBE_SMTP_PORT": str(free_port()),
+                        "WEBTUBE_PUBLIC_URL": SITE}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with pytest.raises(ResetUnavailable, match="could not be sent"):
+        email_reset_link("ann@example.com")
+    with session_scope() as session:
+        assert session.scalars(select(PasswordReset)).all() == []
