@@ -1,4 +1,5 @@
-"""The video page (`?v=ID`): player, title, author, categories, the comment as text, download, similar videos."""
+"""The video page (`?v=ID`): player, title, author, categories, the comment as text, download, the people in it
+(the signed-in member's face analysis of it), similar videos."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.videos.urls import safe_for_viewers
 from pages.ui.components import FEED, author_byline, category_links, md, show_flash, thumbnail, video_card
 from pages.ui.video_details import details_notice
 from pages.ui.video_download import download_panel
+from pages.ui.video_site import people_in_video
 
 
 def _video_id() -> int | None:
@@ -55,6 +57,7 @@ with main:
         st.text(detail.comment)
     st.link_button("Open the original", detail.original_url, icon=":material/open_in_new:")
     download_panel(detail)
+    people_in_video(detail.card.id)
 with side:
     st.subheader("Similar videos", anchor=False)
     for card in similar_videos(detail.card.id):
