@@ -13,6 +13,7 @@ from core.accounts.notices import dismiss, notices_of
 from core.accounts.resets import account_for
 from core.accounts.users import AccountLocked, InvalidCredentials, attempts_left, get_user, register, sign_in
 from core.videos.sharing import share_video, videos_of
+from tests.support.app_driver import button, fill, open_app, submit, texts
 from tests.support.media_server import MediaServer
 
 PASSWORD = "a long enough password"
@@ -129,3 +130,22 @@ def test_attempts_left_counts_down_alike_for_known_and_unknown_emails(site: Path
                 sign_in(email, "wrong guess here")
     assert attempts_left("ann@example.com") == attempts_left("nobody@example.com") == 2
     assert attempts_left("not an email") is None
+
+
+def test_the_admin_page_refuses_members_and_asks_an_admin_for_the_password(site: Path) -> None:
+    boss, ann = _accounts()
+    at = open_app(ann, "pages/admin.py")
+    assert texts(at, "error") == ["This page is for the site's admins; your account is not one."]
+    assert not at.get("text_input")
+
+    at = open_app(boss, "pages/admin.py", method="face")
+    assert texts(at, "info") == ["Type your password to open the admin screen. It is asked once per sign-in."]
+    submit(at, "Open the admin screen", {"Your password": "not it at all"})
+    assert texts(at, "error") == ["That is not your current password."]
+    submit(at, "Open the admin screen", {"Your password": PASSWORD})
+    assert [e.label.split(" · ")[0] for e in at.expander] == ["Boss", "Ann"]
+    fill(at, {"Search accounts by email or name": "ann"}).run()
+    button(at, "Make a reset link").click()
+    at.run()
+    [link] = [c.value for c in at.code]
+    assert account_for(link.rsplit("token=", 1)[1]).email == "ann@example.com"

@@ -17,6 +17,7 @@ from core.accounts.users import InvalidCredentials, InvalidEmail, WeakPassword, 
 from core.config import get_settings
 from core.storage.database import session_scope
 from core.storage.models import PasswordReset, utcnow
+from tests.support.app_driver import open_app, submit, texts
 from tests.support.smtp_inbox import Inbox, link_in, smtp_inbox
 
 PASSWORD = "a long enough password"
@@ -112,3 +113,18 @@ def test_a_mail_server_that_is_down_says_so_and_leaves_no_link(site: Path, monke
         email_reset_link("ann@example.com")
     with session_scope() as session:
         assert session.scalars(select(PasswordReset)).all() == []
+
+
+def test_the_reset_page_without_email_points_to_an_admin_and_a_link_sets_the_password(site: Path) -> None:
+    ann = register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    at = open_app(page="pages/reset_password.py")
+    assert texts(at, "info")[0].startswith("This site does not send emails. Ask one of its admins for a reset link")
+    token = resets.create_token(ann.id)
+    at = open_app(page="pages/reset_password.py", token=token)
+    submit(at, "Set the new password", {"New password": NEW, "New password again": NEW + "x"})
+    assert texts(at, "error") == ["The two passwords do not match."]
+    submit(at, "Set the new password", {"New password": NEW, "New password again": NEW})
+    assert texts(at, "success") == [
+        "Your password is changed and every sign-in of your account has ended. Sign in with the new password."
+    ]
+    assert sign_in("ann@example.com", NEW).id == ann.id
