@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
 
+from core.monitoring import start_monitoring
 from core.videos.file_route import file_routes
 
 # app.py's st.navigation is the only router. Left alone, Streamlit sees the `pages/` folder and, until
@@ -21,4 +22,5 @@ from core.videos.file_route import file_routes
 # st.navigation runs; here it is set before any session starts.
 PagesManager.uses_pages_directory = False
 
+start_monitoring("app")  # JSON log lines, the System page's sampler, /metrics on WEBTUBE_METRICS_PORT
 app = st.App("app.py", routes=file_routes(config.get_option("server.baseUrlPath")))

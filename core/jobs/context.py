@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core.monitoring import metrics
 from core.storage.database import session_scope
 from core.storage.models import utcnow
 from core.storage.studio_models import Job
@@ -26,7 +27,12 @@ class JobContext:
     kind: str
     params: dict
     worker: str
+    done_before: int = 0  # items an earlier run of this job finished (not counted again in the metrics)
     _last_write: float = field(default=0.0, repr=False)
+    _counted: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._counted = self.done_before
 
     def keep_going(self) -> bool:
         """False once the job was cancelled or taken over by another worker: the handler should return soon."""
@@ -43,6 +49,9 @@ class JobContext:
     def progress(self, done: int, total: int | None = None, stage: str | None = None,
                  faces_found: int | None = None, force: bool = False) -> None:
         """Record how far the job is (throttled); also the heartbeat's proof of life."""
+        if done > self._counted:
+            metrics.items_processed(self.kind, done - self._counted)
+            self._counted = done
         now = time.monotonic()
         if not force and now - self._last_write < PROGRESS_EVERY_S:
             return

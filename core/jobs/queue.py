@@ -113,7 +113,8 @@ def finish(job_id: int, worker: str, result: dict | None, error: str | None) -> 
         job.finished_at = utcnow()
         status, kind, took = job.status, job.kind, (job.finished_at - job.started_at).total_seconds()
     metrics.job_event(kind, status)
-    log_event(f"job_{status}", job_id=job_id, kind=kind, seconds=round(took, 2), error=error)
+    log_event(f"job_{status}", level="error" if status == "failed" else "info", job_id=job_id, kind=kind,
+              seconds=round(took, 2), error=error)
     return status
 
 

@@ -39,7 +39,8 @@ def _beat(job_id: int, worker: str, stop: threading.Event) -> None:
 def context_for(job_id: int, worker: str) -> JobContext:
     with session_scope() as session:
         job = session.get_one(Job, job_id)
-        return JobContext(id=job.id, owner_id=job.owner_id, kind=job.kind, params=queue.params_of(job), worker=worker)
+        return JobContext(id=job.id, owner_id=job.owner_id, kind=job.kind, params=queue.params_of(job), worker=worker,
+                          done_before=job.done)
 
 
 def run_claimed(job_id: int, worker: str) -> str | None:

@@ -26,6 +26,7 @@ from core.jobs.context import JobContext, JobFailed
 from core.jobs.holders import new_identity
 from core.jobs.queue import own_job
 from core.jobs.runner import run_claimed, wake_runner
+from core.monitoring import metrics
 from core.storage.database import session_scope
 from core.storage.models import User, utcnow
 from core.storage.studio_models import Job, JobItem
@@ -82,6 +83,7 @@ def _prepare(owner_id: int, sources: list[Path], album_name: str, source: str,
 def _one(owner_id: int, album_id: int, job_id: int, seq: int, item: dict) -> None:
     try:
         import_item(owner_id, album_id, job_id, seq, item)
+        metrics.items_processed("import")
     except ItemAlreadyDone:
         _log.info("studio: job %s item %s was recorded by another worker", job_id, seq)
     except Exception as exc:  # one bad file is one line in the report, never the end of the import
