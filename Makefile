@@ -54,6 +54,8 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_studio_cluster
 	$(PY) -m bench.bench_studio_import
 	$(PY) -m bench.bench_studio_search
+	$(PY) -m bench.bench_recognise
+	$(PY) -m bench.bench_monitoring
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
