@@ -9,12 +9,14 @@ come from a maintained library, and a bad value is refused at start-up naming it
 from __future__ import annotations
 
 import json
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "WEBTUBE_"
@@ -22,6 +24,34 @@ ENV_PREFIX = "WEBTUBE_"
 
 class ConfigError(ValueError):
     """An environment variable holds a value the app cannot use."""
+
+
+# Streamlit's secrets file (Community Cloud's settings box writes it): its top-level keys are read like
+# environment variables (WEBTUBE_EMBEDDER = "sface", DATABASE_URL = "postgresql+psycopg://..."), below the
+# real environment. Read here with tomllib, so core never imports Streamlit.
+SECRETS_FILES = (PROJECT_ROOT / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
+
+
+class StreamlitSecrets(PydanticBaseSettingsSource):
+    """Settings from the first `.streamlit/secrets.toml` found (project, then home), by variable name."""
+
+    def _values(self) -> dict[str, object]:
+        for path in SECRETS_FILES:
+            if path.is_file():
+                with path.open("rb") as file:
+                    return {key.upper(): value for key, value in tomllib.load(file).items()
+                            if not isinstance(value, dict)}  # sections belong to the app's other secrets
+        return {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[object, str, bool]:
+        return self._values().get(_variable(field_name)), field_name, False
+
+    def __call__(self) -> dict[str, object]:
+        found = self._values()
+        fields = self.settings_cls.model_fields
+        # A field with an alias (DATABASE_URL) is validated under that alias, the others under their names.
+        return {(_variable(name) if field.validation_alias else name): found[_variable(name)]
+                for name, field in fields.items() if _variable(name) in found}
 
 
 class Settings(BaseSettings):
@@ -34,6 +64,12 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
     )
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        """The environment first, then Streamlit's secrets file, then `.env`."""
+        return init_settings, env_settings, StreamlitSecrets(settings_cls), dotenv_settings, file_secret_settings
 
     data_dir: Path = PROJECT_ROOT / "db"
     weights_dir: Path = PROJECT_ROOT / "weights"
@@ -72,7 +108,11 @@ class Settings(BaseSettings):
     login_window_min: int = Field(15, gt=0)
     session_days: int = Field(30, gt=0)  # a sign-in lasts this long after its last use
     bcrypt_rounds: int = 12
-    ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see `rtc_configuration`
+    ice_servers: str = "[]"  # JSON list of RTCIceServer objects, validated; see core/hosting/ice.py
+    turn_urls: str = ""  # comma-separated turn:/turns: URLs of a relay using the TURN REST secret scheme
+    turn_secret: SecretStr | None = None  # the secret shared with the relay (coturn's static-auth-secret)
+    turn_ttl_s: int = Field(600, ge=60, le=86_400)  # how long a minted relay credential works
+    ice_transport_policy: Literal["all", "relay"] = "all"  # "relay": media only through the TURN relay
     face_index: Literal["memory", "milvus"] = "memory"  # studio search index: in process, or Milvus
     milvus_uri: str = ""  # a file path = Milvus Lite (one process); http(s)://host:19530 = a server; "" = data dir
     milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type on a Milvus server (Lite scans FLAT)
@@ -101,6 +141,7 @@ class Settings(BaseSettings):
     video_sample_fps: float = Field(5.0, gt=0, le=30)  # video analysis: frames analysed per second of video
     video_max_mb: int = Field(500, gt=0)  # a video to analyse may be at most this big
     video_max_seconds: int = Field(3600, gt=0)  # and at most this long (probed before decoding)
+    job_threads: int = Field(1, ge=0, le=8)  # jobs the app process runs at once; 0: only `python -m core worker`
     smtp_host: str = ""  # mail server for "Forgot password" links; "" = no email (an admin issues reset links)
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str = ""  # "" = no login
@@ -152,12 +193,6 @@ class Settings(BaseSettings):
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'webtube.sqlite3'}")
         return self
-
-    @property
-    def rtc_configuration(self) -> dict:
-        """WebRTC configuration for the live camera views; `iceServers` is always set (even empty),
-        so streamlit-webrtc never fetches TURN credentials over the network on its own."""
-        return {"iceServers": json.loads(self.ice_servers)}
 
 
 def _variable(field: str) -> str:

@@ -46,3 +46,25 @@ def test_a_bad_value_is_refused_naming_its_variable(
     get_settings.cache_clear()
     with pytest.raises(ConfigError, match=variable):
         get_settings()
+
+
+def test_streamlit_secrets_are_a_settings_source_below_the_environment(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('WEBTUBE_EMBEDDER = "sface"\nWEBTUBE_LOGIN_MAX_FAILURES = 3\n'
+                       'DATABASE_URL = "sqlite:////tmp/from-secrets.sqlite3"\n[connections.other]\nurl = "x"\n')
+    monkeypatch.setattr("core.config.SECRETS_FILES", (tmp_path / "absent.toml", secrets))
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert (settings.embedder, settings.login_max_failures) == ("sface", 3)
+    assert settings.database_url == "sqlite:////tmp/from-secrets.sqlite3"
+
+    monkeypatch.setenv("WEBTUBE_EMBEDDER", "dlib")  # the environment wins
+    get_settings.cache_clear()
+    assert get_settings().embedder == "dlib"
+
+    secrets.write_text('WEBTUBE_LOGIN_MAX_FAILURES = "lots"\n')
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="WEBTUBE_LOGIN_MAX_FAILURES"):
+        get_settings()
