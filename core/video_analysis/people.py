@@ -53,8 +53,9 @@ class Person:
         return max(self.tracks, key=lambda t: t.best.rank)
 
     def centroid(self) -> np.ndarray:
-        good = [s.embedding for s in self.sightings if s.rank[0]]
-        return np.mean(good or [s.embedding for s in self.sightings], axis=0).astype(np.float32)
+        embedded = [s for s in self.sightings if s.embedding is not None]
+        good = [s.embedding for s in embedded if s.rank[0]]
+        return np.mean(good or [s.embedding for s in embedded], axis=0).astype(np.float32)
 
     def first_seen(self) -> float:
         return min(t.sightings[0].at for t in self.tracks)
@@ -73,7 +74,7 @@ def merge_tracks(tracks: Sequence[Track], threshold: float, strict: float) -> li
         return people
     centroids = np.stack([p.centroid() for p in people])
     table = np.stack([distances(c, centroids) for c in centroids])
-    good = np.array([any(s.rank[0] for s in track.sightings) for track in tracks])
+    good = np.array([any(s.rank[0] and s.embedding is not None for s in track.sightings) for track in tracks])
     table[~(good[:, None] & good[None, :])] *= threshold / strict  # within `strict` reads as within `threshold`
     for i, person in enumerate(people):
         for k in range(len(people)):

@@ -2,7 +2,11 @@
 
 Why batches: the embedder costs about 0.25 s for one chip on two CPU cores but under 0.03 s per chip in a
 batch of dozens, so chips of consecutive frames wait (at most BATCH_CHIPS of them) and go in one pass.
-Only confident detections are kept (score >= the engine's MIN_SCORE): weaker boxes are rarely faces.
+A face that plainly continues one face of the previous sample (its box overlaps that one face's by
+FOLLOW_OVERLAP and no other face is near it) is not embedded again, except every EMBED_EVERY-th sample:
+the tracker follows it by its box, and the embedder (the costliest step) runs on about a third of the
+faces of a steady shot. Only confident detections are kept (score >= the engine's MIN_SCORE): weaker
+boxes are rarely faces.
 For each face the crop a thumbnail would use is cut now, while the frame is at hand; the tracker keeps
 only the best crop per track, as JPEG bytes, so memory stays at a few kilobytes per track, not frames.
 """
@@ -16,10 +20,14 @@ import cv2
 import numpy as np
 
 from core.faces.engine import FaceEngine
+from core.faces.face_track import box_overlap
 from core.faces.quality import MIN_SCORE
 from core.faces.types import Face
 from core.video_analysis.decoding import Sample
 
+FOLLOW_OVERLAP = 0.6
+NEAR_OVERLAP = 0.2  # another face this close to the followed one makes the box alone ambiguous
+EMBED_EVERY = 3
 BATCH_CHIPS = 32
 BATCH_FRAMES = 16  # and frames without faces do not wait longer than this
 THUMB_MARGIN = 0.6  # the crop reaches this share of the box's size beyond each side: enough to find the face again
@@ -37,7 +45,9 @@ class Sighting:
     rank: tuple[bool, float]  # (quality ok, area): how good a thumbnail it makes, best highest
     crop: np.ndarray | None  # RGB face crop with a margin; dropped once the tracker has seen it
     crop_box: tuple[float, ...]  # the face's box in the crop
-    embedding: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    embedding: np.ndarray | None = None  # None: followed by its box (see `follows`), not embedded
+    follows: Sighting | None = field(default=None, repr=False)  # the previous sample's face this one continues
+    unembedded: int = 0  # samples since this chain of boxes was last embedded
 
 
 @dataclass(frozen=True)
@@ -77,26 +87,44 @@ def _sightings(number: int, sample: Sample, faces: list[Face]) -> list[Sighting]
     return found
 
 
+def _followed(sighting: Sighting, previous: list[Sighting], current: list[Sighting]) -> Sighting | None:
+    """The one face of the previous sample this face plainly continues, or None when it is not that clear."""
+    close = [p for p in previous if box_overlap(p.box, sighting.box) >= FOLLOW_OVERLAP]
+    if len(close) != 1:
+        return None
+    rivals = [c for c in current if c is not sighting and box_overlap(close[0].box, c.box) >= NEAR_OVERLAP]
+    return None if rivals or close[0].unembedded + 1 >= EMBED_EVERY else close[0]
+
+
 def frame_faces(engine: FaceEngine, samples: Iterable[Sample]) -> Iterator[FrameFaces]:
     """Every sampled frame with its confident faces, in order, embeddings batched across frames."""
-    pending: list[tuple[FrameFaces, list[np.ndarray]]] = []
+    pending: list[tuple[FrameFaces, list[tuple[Sighting, np.ndarray]]]] = []
     waiting = 0
+    previous: list[Sighting] = []
 
     def flush() -> Iterator[FrameFaces]:
-        chips = [chip for _, frame_chips in pending for chip in frame_chips]
+        chips = [chip for _, frame_chips in pending for _, chip in frame_chips]
         if chips:
             vectors = iter(engine.embed_chips(np.stack(chips)))
-            for found, _ in pending:
-                for sighting in found.sightings:
+            for _, frame_chips in pending:
+                for sighting, _ in frame_chips:
                     sighting.embedding = np.asarray(next(vectors), dtype=np.float32)
         yield from (found for found, _ in pending)
         pending.clear()
 
     for number, sample in enumerate(samples):
         faces = [face for face in engine.analyse(sample.rgb, embed=False) if face.detection.score >= MIN_SCORE]
-        pending.append((FrameFaces(number, sample.frame, sample.at, _sightings(number, sample, faces)),
-                        [face.chip for face in faces]))
-        waiting += len(faces)
+        sightings = _sightings(number, sample, faces)
+        to_embed = []
+        for sighting, face in zip(sightings, faces, strict=True):
+            sighting.follows = _followed(sighting, previous, sightings)
+            if sighting.follows is None:
+                to_embed.append((sighting, face.chip))
+            else:
+                sighting.unembedded = sighting.follows.unembedded + 1
+        previous = sightings
+        pending.append((FrameFaces(number, sample.frame, sample.at, sightings), to_embed))
+        waiting += len(to_embed)
         if waiting >= BATCH_CHIPS or len(pending) >= BATCH_FRAMES:
             yield from flush()
             waiting = 0

@@ -38,7 +38,8 @@ class Track:
         return self.sightings[-1]
 
     def recent(self) -> np.ndarray:
-        return np.mean([s.embedding for s in self.sightings[-RECENT:]], axis=0)
+        embedded = [s.embedding for s in self.sightings if s.embedding is not None]  # a track starts embedded
+        return np.mean(embedded[-RECENT:], axis=0)
 
     def add(self, sighting: Sighting) -> None:
         self.sightings.append(sighting)
@@ -54,27 +55,38 @@ def track_faces(frames: Iterable[FrameFaces], threshold: float) -> list[Track]:
     """Every track of the video, in order of first appearance."""
     tracks: list[Track] = []
     live: list[Track] = []
+    holder: dict[int, Track] = {}  # id of the previous sample's sightings -> their track
     for found in frames:
         live = [t for t in live if found.at - t.last.at <= MAX_GAP_S]
+        taken_tracks: set[int] = set()
+        taken_faces: set[int] = set()
+        for fi, sighting in enumerate(found.sightings):  # faces followed by their box alone
+            track = holder.get(id(sighting.follows)) if sighting.follows is not None else None
+            sighting.follows = None  # the link is used once: older sightings are not kept alive by it
+            if track is not None and track in live:
+                track.add(sighting)
+                taken_tracks.add(live.index(track))
+                taken_faces.add(fi)
         pairs = []
         for ti, track in enumerate(live):
             recent = track.recent()
             for fi, sighting in enumerate(found.sightings):
+                if ti in taken_tracks or fi in taken_faces or sighting.embedding is None:
+                    continue
                 dist = distance(sighting.embedding, recent)
                 overlap = box_overlap(track.last.box, sighting.box)
                 if dist <= threshold and (overlap >= MIN_OVERLAP or dist <= STRICT_SHARE * threshold):
                     pairs.append((dist - 0.2 * overlap, ti, fi))
-        taken_tracks: set[int] = set()
-        taken_faces: set[int] = set()
         for _, ti, fi in sorted(pairs):
             if ti not in taken_tracks and fi not in taken_faces:
                 live[ti].add(found.sightings[fi])
                 taken_tracks.add(ti)
                 taken_faces.add(fi)
         for fi, sighting in enumerate(found.sightings):
-            if fi not in taken_faces:
+            if fi not in taken_faces and sighting.embedding is not None:
                 track = Track(len(tracks))
                 track.add(sighting)
                 tracks.append(track)
                 live.append(track)
+        holder = {id(s): t for t in live for s in t.sightings[-1:] if s.sample == found.sample}
     return tracks
