@@ -193,7 +193,7 @@ def _delete_account() -> None:
         held = account_contents(user.id)
         lines = [f"- your {_count(len(held.videos), 'shared video')}"
                  + (f": {_listed(held.videos)} (deleted, not handed to anyone)" if held.videos else ""),
-                 f"- your picture, your {_count(held.face_samples, 'face sample')} and their snapshots",
+                 f"- your picture, your {_count(held.face_samples, 'face sample')} and any snapshots kept with them",
                  f"- your studio library: {_count(held.photos, 'photo')}, {_count(held.people, 'person')}, "
                  f"{_count(held.albums, 'album')}, and {_count(held.jobs, 'job')}",
                  "- every sign-in of yours, on every device"]

@@ -121,12 +121,14 @@ def test_two_attempts_left_then_the_admin_unlocks_promotes_and_deletes(page: Pag
     page.get_by_label("Your password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Open the admin screen").click()
     expect(page.get_by_label("Search accounts by email or name")).to_be_visible()
+    expect(page.get_by_role("button", name="Open the admin screen")).to_have_count(0)  # the run has finished
     expect(page.get_by_test_id("stExpander")).to_have_count(3)
 
     expect(page.get_by_test_id("stExpander").filter(has_text="locked")).to_have_count(1)
     page.screenshot(path=str(SCREENS / "admin_accounts.png"), full_page=True)
     _search(page, "ann", "Ann")  # one account found: its panel opens
     expect(page.get_by_text("locked for")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "admin_account_open.png"), full_page=True)
     page.get_by_role("button", name="Unlock").click()
     expect(page.get_by_text("ann@example.com can sign in again.")).to_be_visible()
     assert _rows(app_server, "SELECT COUNT(*) FROM login_failures WHERE email = ?", "ann@example.com") == [(0,)]
