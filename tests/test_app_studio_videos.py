@@ -41,6 +41,7 @@ CLIP_PARTS = (  # (photo, seconds): two time ranges for Obama around one for Bid
     ("people/obama/obama_5_small.jpg", 1),
 )
 CLIP_FPS = 10
+CLIP_TRUTH = {"obama": [(0.0, 2.0), (4.0, 5.0)], "biden": [(2.0, 4.0)]}  # who is on screen when (CLIP_PARTS)
 OBAMA_SAMPLES = ("people/obama/obama_2.jpg", "people/obama/obama_3.jpg")  # not the clip's photo
 
 
@@ -57,6 +58,14 @@ def face_clip(out: Path) -> Path:
     command = ["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264"]
     subprocess.run([*command, "-preset", "veryfast", "-movflags", "+faststart", str(out)], check=True)
     return out
+
+
+def assert_when(ranges: list[tuple[float, float]], truth: list[tuple[float, float]], sample_fps: float) -> None:
+    """The analysis says when someone is on screen within one sampling step of the truth."""
+    step = 1 / sample_fps
+    assert len(ranges) == len(truth), (ranges, truth)
+    for (start, end), (true_start, true_end) in zip(ranges, truth, strict=True):
+        assert abs(start - true_start) <= step and abs(end - true_end) <= step, (ranges, truth)
 
 
 def knows_obama(owner: UserInfo) -> int:
@@ -96,7 +105,8 @@ def _chart(at: AppTest) -> tuple[list[str], list[tuple[str, float, float]]]:
     [chart] = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["x2"]["field"] == "end", spec
-    bars = pyarrow.ipc.open_stream(chart.proto.data.data).read_all().to_pylist()
+    [dataset] = chart.proto.datasets  # the DataFrame, as Arrow
+    bars = pyarrow.ipc.open_stream(dataset.data.data).read_all().to_pylist()
     return spec["encoding"]["y"]["sort"], [(bar["person"], bar["start"], bar["end"]) for bar in bars]
 
 
@@ -149,7 +159,8 @@ def test_upload_follow_the_job_see_people_timeline_video_json_add_and_delete(ann
     assert plain(texts(at, "subheader")[0]) == "obama-biden.mp4"
     names = {person.name: person for person in info.people}
     assert set(names) == {"Barack Obama", "Unknown person 1"}, names
-    assert len(names["Barack Obama"].ranges) == 2 and len(names["Unknown person 1"].ranges) == 1
+    for name, who in (("Barack Obama", "obama"), ("Unknown person 1", "biden")):
+        assert_when([(r.start_s, r.end_s) for r in names[name].ranges], CLIP_TRUTH[who], info.sample_fps)
     shown = _all_text(at)
     for person in info.people:
         assert f"**{person.name}**" in shown and spans(person.ranges) in shown

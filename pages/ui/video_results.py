@@ -16,7 +16,8 @@ from pages.ui.components import flash, md, when
 from pages.ui.studio_words import counted
 from pages.ui.video_timeline import clock, spans, timeline
 
-PEOPLE_COLUMNS = 6
+PEOPLE_COLUMNS = 5
+VIDEO_PX = 640  # the annotated video at most this wide: a small clip is not blown up to the page's width
 
 
 def title_of(title: str | None, source_name: str) -> str:
@@ -122,6 +123,6 @@ def results_view(owner_id: int, analysis_id: int) -> None:
             timeline(timeline_rows(info.people), info.duration_s, key=f"video-timeline-{info.id}")
         if info.annotated is not None and info.annotated.is_file():
             st.markdown("**The video with faces boxed and named**")
-            st.video(info.annotated)
+            st.video(info.annotated, width=min(VIDEO_PX, max(info.width, 480)))
         _export(owner_id, info)
         _delete(owner_id, info)

@@ -1,7 +1,7 @@
 """When each person appears in an analysed video: one row per person, one bar per time range (an Altair chart).
 
-Built from plain (name, start, end) rows, so the same chart serves the Studio results and the site's video
-page. Times are seconds from the start of the video; the axis reads them as m:ss.
+Built from plain (name, start, end) rows in a DataFrame (Streamlit sends it as Arrow; inline Vega values lose
+their rows on the way). Times are seconds from the start of the video.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from core.video_analysis.records import TimeRange
 
 MIN_BAR_S = 0.2  # a person seen in one sampled frame still gets a visible sliver
+ROW_PX = 36
 
 
 def clock(seconds: float) -> str:
@@ -32,13 +34,15 @@ def spans(ranges: Iterable[TimeRange]) -> str:
 def timeline_chart(rows: list[tuple[str, float, float]], duration_s: float) -> alt.Chart:
     """One row per name (in the order first given), a bar per (name, start_s, end_s) over [0, duration_s]."""
     order = list(dict.fromkeys(name for name, _, _ in rows))
-    data = [
-        {"person": name, "start": start, "end": max(end, start + MIN_BAR_S), "when": f"{clock(start)}–{clock(end)}"}
-        for name, start, end in rows
-    ]
+    bars = pd.DataFrame(
+        [
+            {"person": name, "start": start, "end": max(end, start + MIN_BAR_S), "when": f"{clock(start)}–{clock(end)}"}
+            for name, start, end in rows
+        ]
+    )
     seconds = alt.Scale(domain=[0, max(duration_s, MIN_BAR_S)])
     return (
-        alt.Chart(alt.Data(values=data))
+        alt.Chart(bars)
         .mark_bar(cornerRadius=3)
         .encode(
             x=alt.X("start:Q", title="Time in the video (s)", scale=seconds),
@@ -47,7 +51,7 @@ def timeline_chart(rows: list[tuple[str, float, float]], duration_s: float) -> a
             color=alt.Color("person:N", legend=None, sort=order),
             tooltip=[alt.Tooltip("person:N", title="Who"), alt.Tooltip("when:N", title="When")],
         )
-        .properties(height=max(60, 36 * len(order)))
+        .properties(height=alt.Step(ROW_PX))
     )
 
 
