@@ -8,6 +8,7 @@ webcam media with credentials the app mints from a secret made on first run (dep
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -82,7 +83,12 @@ def _answers_tls(site: str, port: int, path: str) -> bool:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, \
+        ipaddress.ip_address(site)
+        host = site  # an address site (a LAN): no SNI is sent for it, so dial the address itself
+    except ValueError:
+        host = "127.0.0.1"
+    try:
+        with socket.create_connection((host, port), timeout=2) as raw, \
                 context.wrap_socket(raw, server_hostname=site) as tls:
             tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {site}:{port}\r\nConnection: close\r\n\r\n".encode())
             return tls.recv(64).startswith(b"HTTP/1.1 200")
