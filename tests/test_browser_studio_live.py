@@ -18,7 +18,7 @@ from tests.support.live_scenes import BIDEN, KIT, KNOWN, OBAMA, name_people, ope
 from tests.support.webrtc_driver import start_camera
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = ROOT / "artifacts" / "studio_live"  # a failure's screenshot
+ARTIFACTS = ROOT / "artifacts" / "studio_live"  # screenshots of the journey (and of a failure)
 PASSWORD = "a long enough password"
 RECOGNISED_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs
 
@@ -37,10 +37,14 @@ def test_named_people_are_recognised_live_and_a_newcomer_is_added_from_a_frozen_
         try:
             _journey(page, server)
         except AssertionError as exc:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "failed.png"), full_page=True)
+            _shot(page, "failed")
             raise AssertionError(f"{exc}\n--- server log ---\n{server.log()[-4000:]}") from exc
         browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _journey(page: Page, server: AppServer) -> None:
@@ -50,6 +54,7 @@ def _journey(page: Page, server: AppServer) -> None:
     in_view = page.locator(".st-key-live-in-view")
     for name in ("Barack Obama", "Joe Biden", "Unknown"):
         expect(in_view.get_by_text(name)).to_be_visible(timeout=RECOGNISED_MS)
+    _shot(page, "recognised")
     expect(page.get_by_text("stranger pairs")).to_be_visible()  # the threshold's measured risk, in words
 
     page.get_by_role("button", name="Freeze this frame").click()
@@ -64,3 +69,4 @@ def _journey(page: Page, server: AppServer) -> None:
     for name in ("Barack Obama", "Joe Biden"):
         expect(in_view.get_by_text(name)).to_be_visible()
     expect(in_view.get_by_text("Unknown")).to_have_count(0)
+    _shot(page, "newcomer-named")

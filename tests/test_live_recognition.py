@@ -21,7 +21,16 @@ from core.config import get_settings
 from core.studio import library, people
 from core.studio.errors import BadInput
 from core.studio.live_recognition import LiveRecognition
-from core.studio.live_tracks import CONFIRM_FRAMES, MAX_GAP_S, PRESENCE_GRACE_S, Label, LiveTracks, Seen
+from core.studio.live_tracks import (
+    CONFIRM_FRAMES,
+    HOLD_MISSES,
+    MAX_MISSES,
+    PRESENCE_GRACE_S,
+    STALE_S,
+    Label,
+    LiveTracks,
+    Seen,
+)
 from core.studio.owners import resolve_owner
 from core.studio.recognise import Recogniser
 from tests.support.live_scenes import BIDEN, KIT, KNOWN, OBAMA, name_people, scene
@@ -86,11 +95,22 @@ def test_a_face_missed_for_a_frame_keeps_its_box_and_label_then_goes() -> None:
         False, True]
     back = tracks.update([_seen("ann", 104), _seen("bob", 404)], 0.2)
     assert _by_x(back) == ["ann", "bob"] and len({label.track_id for label in back}) == 2
-    at = 0.2
-    while at < 0.2 + MAX_GAP_S + 0.2:  # Ann has left
-        at += 0.1
-        labels = tracks.update([_seen("bob", 404)], at)
-    assert _by_x(labels) == ["bob"]
+    ann_track = min(back, key=lambda label: label.box[0]).track_id
+    for frame in range(1, MAX_MISSES + 1):  # Ann has left
+        labels = tracks.update([_seen("bob", 404)], 0.2 + 0.1 * frame)
+        assert _by_x(labels) == (["ann", "bob"] if frame <= HOLD_MISSES else ["bob"])
+    again = tracks.update([_seen("ann", 104), _seen("bob", 404)], 0.9)
+    assert min(again, key=lambda label: label.box[0]).track_id != ann_track  # her old track had ended
+
+
+def test_a_pause_in_the_analysis_loses_nobody() -> None:
+    """The page adding a face (or a busy machine) may hold the analysis for seconds: no frame, no news."""
+    tracks = LiveTracks(SAME_FACE)
+    first = tracks.update([_seen("ann", 100), _seen("bob", 400, said=None)], 50.0)
+    before = tracks.in_view(now=50.0)
+    after_pause = tracks.update([_seen("ann", 110), _seen("bob", 410, said=None)], 54.0)
+    assert {label.track_id for label in after_pause} == {label.track_id for label in first}
+    assert tracks.in_view(now=54.0) == before
 
 
 def test_who_is_in_view_and_since_when() -> None:
@@ -108,12 +128,12 @@ def test_who_is_in_view_and_since_when() -> None:
     again = tracks.in_view(now=start + 1.1 + PRESENCE_GRACE_S - 0.5)
     assert [row.name for row in again] == ["ann"]
     assert abs((again[0].since - ann_since).total_seconds()) < 0.05
-    # away for longer: a new "since"
-    later = start + 10.0
+    # away for longer (her track ended): a new "since"
+    later = start + 30.0
     tracks.update([_seen("ann", 500)], later)
     rows = tracks.in_view(now=later)
-    assert round((rows[0].since - ann_since).total_seconds()) == 10
-    assert tracks.in_view(now=later + PRESENCE_GRACE_S + 1) == []  # no frames at all: nobody is listed
+    assert round((rows[0].since - ann_since).total_seconds()) == 30
+    assert tracks.in_view(now=later + STALE_S + 1) == []  # no frames at all (the camera stopped): nobody is listed
 
 
 # --- the real path: engine, database, importer -------------------------------------------------------------

@@ -13,11 +13,12 @@ Labels (hysteresis): a new track shows its first recognition at once; after that
 only when a different answer (another person, or Unknown) comes CONFIRM_FRAMES analysed frames in
 a row. One odd frame (a blur, a turned head, a near tie) therefore never flickers the label, and a
 rename shows at once (the name follows the person id). A track missed by the detector keeps its
-box on screen for HOLD_MISSES analysed frames (HOLD_S at most) and lives on for MAX_GAP_S, so a face lost for a moment
-comes back with its label.
+box on screen for HOLD_MISSES analysed frames (HOLD_S at most) and ends only after MAX_MISSES analysed
+frames without it: counted in analysed frames, not seconds, so a pause in the analysis (the page adding
+a face, a busy machine) loses nobody; MAX_GAP_S bounds it when the camera stops and starts again later.
 
-"Who is in view and since when" is kept per person (per track for unknown faces): the time the
-face came into view, kept across gaps shorter than PRESENCE_GRACE_S.
+"Who is in view and since when" is kept per person (per track for unknown faces): the time the face
+came into view, kept while its track lives and across a new track within PRESENCE_GRACE_S.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ Box = tuple[float, float, float, float]
 CONFIRM_FRAMES = 3  # a different answer must come this many analysed frames in a row to change a label
 HOLD_MISSES = 2  # analysed frames a missed face keeps its box on screen...
 HOLD_S = 0.6  # ...for at most this long
-MAX_GAP_S = 1.5  # a track missed longer than this ends
-PRESENCE_GRACE_S = 2.0  # someone out of view for less than this keeps their "in view since"
+MAX_MISSES = 5  # a track missed in this many analysed frames in a row ends
+MAX_GAP_S = 10.0  # and so does one not seen for this long
+PRESENCE_GRACE_S = 2.0  # someone back in view (a new track) within this keeps their "in view since"
+STALE_S = 5.0  # no frame analysed for this long (the camera stopped): nobody is listed
 _NEAR = 1.0  # centres within this many box widths count as near, even without overlap
 _BLOCKED = 1e6
 
@@ -144,7 +147,7 @@ class LiveTracks:
         """Match this frame's faces to the tracks, update labels, and return what to draw now."""
         with self._lock:
             self._last_at = at
-            self._tracks = [track for track in self._tracks if at - track.last_at <= MAX_GAP_S]
+            self._tracks = [t for t in self._tracks if t.misses < MAX_MISSES and at - t.last_at <= MAX_GAP_S]
             matched = self._assign(seen)
             for track_index, seen_index in matched.items():
                 self._tracks[track_index].observe(seen[seen_index], at)
@@ -178,10 +181,11 @@ class LiveTracks:
         for track in shown:
             key = ("person", track.person_id) if track.person_id is not None else ("track", track.id)
             since, last = self._since.get(key, (track.first_at, at))
-            if at - last > PRESENCE_GRACE_S:
+            if at - last > PRESENCE_GRACE_S and track.first_at > last:  # a new track, after a real absence
                 since = track.first_at
             self._since[key] = (since, at)
-        self._since = {key: value for key, value in self._since.items() if at - value[1] <= PRESENCE_GRACE_S}
+        # older entries can belong to no live track (tracks end by MAX_GAP_S)
+        self._since = {key: value for key, value in self._since.items() if at - value[1] <= MAX_GAP_S}
 
     def in_view(self, now: float | None = None) -> list[InView]:
         """Who is in view: named people first (longest in view first), then each unknown face."""
@@ -190,7 +194,7 @@ class LiveTracks:
             people: dict[int, _Track] = {}
             unknown: list[_Track] = []
             for track in self._tracks:
-                if now - self._last_at > PRESENCE_GRACE_S or not track.shown(self._last_at):  # no frames, or gone
+                if now - self._last_at > STALE_S or not track.shown(self._last_at):  # no frames, or gone
                     continue
                 if track.person_id is None:
                     unknown.append(track)

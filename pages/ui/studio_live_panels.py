@@ -47,9 +47,22 @@ def in_view(live: LiveRecognition, worker: LatestFrameWorker) -> None:
                    "the rest only shown).")
 
 
-def _added(message: str) -> None:
-    flash(message)
-    st.rerun()
+ERROR_KEY = "live-add-error"
+
+
+def _add(live: LiveRecognition, new: bool) -> None:
+    """Add the chosen face (a button's callback, so no extra rerun interrupts the camera's stream)."""
+    state = st.session_state
+    number = state["live-face"]
+    try:
+        if new:
+            person = live.add_face(number, name=state.get("live-new-name", ""))
+            flash(f"Added {md(person.name)}: the next frames recognise them.")
+        else:
+            person = live.add_face(number, person_id=state["live-person"])
+            flash(f"Added another face of {md(person.name)}.")
+    except StudioError as exc:
+        state[ERROR_KEY] = str(exc)
 
 
 def frozen_frame(live: LiveRecognition, people: dict[int, str]) -> None:
@@ -61,30 +74,22 @@ def frozen_frame(live: LiveRecognition, people: dict[int, str]) -> None:
     st.image(frozen.preview_jpeg, width=480, caption="Kept in memory only, until you add a face or discard it.")
     numbers = list(range(1, len(frozen.faces) + 1))
     unknown = next((n for n in numbers if not frozen.faces[n - 1].known), 1)
-    number = st.radio(
+    st.radio(
         "Face", numbers, index=unknown - 1, horizontal=True,
         format_func=lambda n: f"{n}: {caption(frozen.faces[n - 1])}", key="live-face",
     )
+    error = st.session_state.pop(ERROR_KEY, None)
+    if error:
+        st.error(error)
     new_tab, existing_tab = st.tabs(["Add as a new person", "Add to someone you named"])
     with new_tab, st.form("live-add-new", clear_on_submit=True):
-        name = st.text_input("Name", max_chars=120)
-        if st.form_submit_button("Add as a new person", icon=":material/person_add:"):
-            try:
-                person = live.add_face(number, name=name)
-            except StudioError as exc:
-                st.error(str(exc))
-            else:
-                _added(f"Added {md(person.name)}: the next frames recognise them.")
+        st.text_input("Name", max_chars=120, key="live-new-name")
+        st.form_submit_button("Add as a new person", icon=":material/person_add:", on_click=_add, args=(live, True))
     with existing_tab:
         if not people:
             st.caption("Nobody is named yet.")
         else:
-            chosen = st.selectbox("Person", list(people), format_func=people.__getitem__, key="live-person")
-            if st.button("Add this face to them", icon=":material/person_check:", key="live-add-existing"):
-                try:
-                    person = live.add_face(number, person_id=chosen)
-                except StudioError as exc:
-                    st.error(str(exc))
-                else:
-                    _added(f"Added another face of {md(person.name)}.")
+            st.selectbox("Person", list(people), format_func=people.__getitem__, key="live-person")
+            st.button("Add this face to them", icon=":material/person_check:", key="live-add-existing",
+                      on_click=_add, args=(live, False))
     st.button("Discard the frozen frame", icon=":material/delete:", on_click=live.discard, key="live-discard")
