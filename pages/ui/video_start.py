@@ -13,6 +13,7 @@ from pages.ui import video_state
 
 UPLOAD_TYPES = ["mp4", "webm", "mov"]
 SITE_VIDEOS = 200  # the newest shared videos offered in the list (it is searchable by typing)
+MIN_FPS = 0.2  # one frame in five seconds; lower only if the setting is lower
 MAX_FPS = 30.0  # the setting's own bound (core/config.py: video_sample_fps)
 
 
@@ -20,7 +21,7 @@ def _rate(key: str) -> float:
     default = get_settings().video_sample_fps
     return st.number_input(
         "Frames analysed per second of video",
-        min_value=0.2,
+        min_value=min(MIN_FPS, default),
         max_value=MAX_FPS,
         value=float(default),
         step=1.0,
