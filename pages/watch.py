@@ -49,7 +49,8 @@ main, side = st.columns([2, 1], gap="large")
 with main:
     _player(detail)
     st.header(md(detail.card.title), anchor=False)
-    source = md(detail.card.site) + (f" (by {md(detail.uploader)})" if detail.uploader else "")
+    by_someone_else = detail.uploader and detail.uploader != detail.card.site  # never "127.0.0.1 (by 127.0.0.1)"
+    source = md(detail.card.site) + (f" (by {md(detail.uploader)})" if by_someone_else else "")
     author_byline(detail.card, source)
     details_notice(detail.card.id)
     category_links(detail.card.categories)
