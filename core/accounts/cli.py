@@ -1,6 +1,7 @@
 """`python -m core users ...`: list accounts, promote or demote admins, lift a sign-in lock, clear face data.
 
-There is no admin screen: the first account is the admin, and this is how others are made admins.
+The first account is the admin; the Admin page (pages/admin.py) does the same from the browser, and
+this is the operator's way in from the shell.
 `clear-face` frees a face that another account enrolled first, so its owner can enrol it.
 """
 
