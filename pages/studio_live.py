@@ -10,7 +10,7 @@ from core.studio.errors import StudioError
 from core.studio.live_overlay import draw_labels
 from core.studio.live_recognition import LiveRecognition
 from pages.ui.components import md, show_flash
-from pages.ui.live_camera import POLL_S, live_camera, session_object
+from pages.ui.live_camera import POLL_S, camera_refused, live_camera, session_object
 from pages.ui.session import require_member
 from pages.ui.studio_live_panels import frozen_frame, in_view
 
@@ -23,6 +23,8 @@ def _new_live() -> tuple[LiveRecognition, LatestFrameWorker]:
 
 
 st.title("Live recognition", anchor=False)
+if camera_refused("Meanwhile, Studio › Recognise names the faces of a photo."):
+    st.stop()
 live, worker = session_object(f"studio_live_{user.id}", _new_live)
 live.recogniser.refresh()
 people = live.recogniser.people()

@@ -80,3 +80,22 @@ def test_face_sign_in_over_https_goes_through_the_relay(stack: HostedStack, tmp_
     peers = [int(sent) for sent in re.findall(r"usage: .*?sb=(\d+)", relayed)]
     assert re.search(r"CREATE_PERMISSION processed, success|CHANNEL_BIND processed, success", relayed)
     assert not peers or max(peers) > 0
+
+
+def test_over_plain_http_the_sign_in_page_says_why_the_camera_is_off(stack: HostedStack, tmp_path: Path,
+                                                                      faces_dir: Path) -> None:
+    camera = still_y4m(faces_dir / "people/obama/obama_2.jpg", tmp_path / "camera.y4m")
+    plain = f"http://{SITE}:{stack.options.app_ports[0]}"  # the app server itself, on the same name, no TLS
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright, camera)
+        page = browser.new_page()
+        open_sign_in(page, _Site(plain))
+        assert page.evaluate("window.isSecureContext") is False
+        expect(page.get_by_text(re.compile(r"^Browsers only let a page use the camera over HTTPS, and this page was "
+                                           rf"opened over plain HTTP at {SITE}: open https://{SITE}"))).to_be_visible()
+        expect(page.locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')).to_have_count(0)
+        page.get_by_label("Email", exact=True).fill("ann@example.com")
+        page.get_by_label("Password", exact=True).fill("a long enough password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Signed in as")).to_be_visible()  # the password form works as ever
+        browser.close()

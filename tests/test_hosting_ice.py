@@ -72,4 +72,4 @@ def test_the_camera_is_refused_only_outside_a_secure_context(url: str | None, re
     sentence = camera_refusal(url)
     assert (sentence is not None) is refused
     if refused:
-        assert sentence.startswith("Browsers only let a page use the camera over HTTPS") and "https://" in sentence
+        assert sentence.startswith("Browsers only let a page use the camera over HTTPS") and "open https://" in sentence

@@ -21,4 +21,4 @@ def camera_refusal(page_url: str | None) -> str | None:
         return None
     secure = parts._replace(scheme="https", netloc=host).geturl()
     return (f"Browsers only let a page use the camera over HTTPS, and this page was opened over plain HTTP "
-            f"at {host}. Sign in with your password, or open {secure} instead.")
+            f"at {host}: open {secure} to use the camera.")

@@ -14,7 +14,7 @@ from core.face_signin.decision import Phase
 from core.face_signin.live import LiveSignIn
 from core.faces.live_frames import LatestFrameWorker
 from pages.ui.components import FEED, flash, full_stop, md
-from pages.ui.live_camera import POLL_S, live_camera, session_object
+from pages.ui.live_camera import POLL_S, camera_refused, live_camera, session_object
 from pages.ui.session import sign_in_as
 
 SIGNIN_KEY = "face_signin"
@@ -47,6 +47,8 @@ def _status(live: LiveSignIn) -> None:
 def render_face_signin() -> None:
     """The panel: camera, live status; on success the session is signed in and leaves for the feed."""
     st.subheader("Sign in with your face", anchor=False)
+    if camera_refused("Meanwhile, sign in with your password."):
+        return
     live, worker = session_object(SIGNIN_KEY, _new_signin)
     st.caption(
         "Press START to turn the camera on, and look at it."

@@ -26,7 +26,7 @@ from core.faces.errors import FaceError
 from core.faces.live_frames import LatestFrameWorker
 from core.faces.risk import signin_risk_words
 from pages.ui.components import FLASH_KEEP_S, flash, md, show_flash, when
-from pages.ui.live_camera import POLL_S, live_camera, session_object
+from pages.ui.live_camera import POLL_S, camera_refused, live_camera, session_object
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp"]
 PLACE = "face"  # where this section's flashes show
@@ -80,6 +80,8 @@ def _collector_status(user: UserInfo, collector: SampleCollector, keep: bool) ->
 
 
 def _live(user: UserInfo, keep: bool) -> None:
+    if camera_refused("Meanwhile, enrol from a photo (the other tabs)."):
+        return
     st.caption(
         f"Press START to turn the camera on, and look at it. {MIN_SAMPLES} to {MAX_SAMPLES} good samples are taken "
         "while you turn or tilt your head a little; the box turns green when your face is good."

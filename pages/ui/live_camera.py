@@ -22,6 +22,7 @@ from core.config import get_settings
 from core.faces.live_frames import LatestFrameWorker
 from core.faces.overlay import Overlay, draw_overlay
 from core.hosting.ice import rtc_configuration
+from core.hosting.secure_context import camera_refusal
 
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
 PREVIEW_WIDTH = 480  # pixels on the page; the frames stay 640x480
@@ -66,6 +67,15 @@ def _ice_configuration(key: str) -> dict:
         held = (time.monotonic() + get_settings().turn_ttl_s / 2, rtc_configuration())
         st.session_state[f"{key}-ice"] = held
     return held[1]
+
+
+def camera_refused(instead: str = "") -> bool:
+    """On a page the browser will not give the camera (plain HTTP on another machine's name), say why and
+    what to do instead, and return True: the caller then draws no dead camera widget."""
+    refusal = camera_refusal(st.context.url)
+    if refusal is not None:
+        st.warning(f"{refusal} {instead}".strip(), icon=":material/no_photography:")
+    return refusal is not None
 
 
 def live_camera(key: str, worker: LatestFrameWorker[Any], draw: Draw = mirrored) -> WebRtcStreamerContext:
