@@ -3,7 +3,8 @@
 Why every frame (not only the sampled ones): the copy plays as smoothly as the original. Faces are only
 known at the samples, so a box is moved linearly between two samples of the same track, and held for half
 a sample interval before a track's first and after its last sample. The copy is encoded by PyAV's libx264
-(yuv420p, `+faststart` so playback starts before the whole file arrives); it has no sound (the original
+(yuv420p, `+faststart` so playback starts before the whole file arrives; preset ultrafast, which halved
+this pass against veryfast in bench/bench_video.py for a somewhat bigger file); it has no sound (the original
 keeps it). Names are drawn with OpenCV's Hershey font, which is ASCII: accents are dropped ("José" -> "Jose").
 """
 
@@ -81,7 +82,7 @@ def write_annotated(video: VideoFile, marks: Marks, sample_fps: float, out: Path
     half = 0.5 / sample_fps
     with av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=Fraction(video.fps).limit_denominator(1001),
-                                      options={"preset": "veryfast", "crf": "23"})
+                                      options={"preset": "ultrafast", "crf": "23"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = TIME_BASE
         last_pts = -1
