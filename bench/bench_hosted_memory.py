@@ -80,6 +80,9 @@ def _avatar(playwright, server) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible(timeout=60_000)
+    deadline = time.monotonic() + 30  # the page writes the session cookie after its run; a new load needs it
+    while not any(c["name"] == "webtube_session" for c in page.context.cookies()) and time.monotonic() < deadline:
+        time.sleep(0.2)
     page.goto(f"{server.url}/profile")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
         str(FACES_DIR / "groups/obama_and_biden.jpg"))
