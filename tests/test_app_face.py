@@ -100,7 +100,7 @@ def test_camera_shots_without_one_good_face_are_refused(face_site: Path, faces_d
     _shoot(at, faces_dir, "groups/two_people.jpg")
     assert texts(at, "error") == ["2 faces were found; use a photo with only one face."]
     _shoot(at, faces_dir, "hard/obama_partial_face_1.jpg")
-    assert texts(at, "error")[0].startswith("The face is not good enough: cut by the image edge")
+    assert texts(at, "error")[0] == "Part of the face is outside the picture: use one where the whole face shows."
     assert enrolment_of(ann.id).count == 0
 
 

@@ -160,3 +160,18 @@ def test_a_face_filling_the_frame_is_found_and_embedded(faces_dir: Path, engine:
         distance = verify(faces[0].embedding, whole.embedding, engine.verify_threshold).distance
         print(f"\ncrop {inset:.0%} inside the box: distance to the whole photo's face {distance:.3f}")
         assert distance < 0.4
+
+
+@pytest.mark.parametrize(("reason", "sentence"), [
+    ("too small (59px wide, needs 60px): come closer",
+     "The face is too small (59 pixels wide; at least 60 are needed): use a photo where the face is larger, "
+     "or come closer to the camera."),
+    ("blurred: hold still or add light", "The face is blurred: use a sharper photo."),
+    ("head turned too far: look at the camera",
+     "The head is turned too far to one side: use a photo where the face looks ahead."),
+])
+def test_a_refused_face_is_one_sentence_for_a_person(reason: str, sentence: str) -> None:
+    from core.faces.quality_words import refusal
+    from core.faces.types import Quality
+
+    assert refusal(Quality(ok=False, reasons=(reason, "too dark: add light"))) == sentence

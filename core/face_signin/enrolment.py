@@ -46,6 +46,7 @@ from core.faces.engine import FaceEngine, get_engine
 from core.faces.errors import FaceError, ImageTooLarge, PoorQualityFace
 from core.faces.images import load_image
 from core.faces.matching import distances
+from core.faces.quality_words import refusal
 from core.faces.types import Face
 from core.storage.database import purge_deleted, session_scope
 from core.storage.models import FaceSample, User, utcnow
@@ -118,7 +119,7 @@ def candidate(rgb: np.ndarray, face: Face, engine: FaceEngine | None = None) -> 
     """The engine's face as an enrolment candidate, embedded by every installed model; refused unless it
     passed the quality verdict."""
     if not face.quality.ok or face.embedding is None:
-        raise PoorQualityFace(f"The face is not good enough: {face.quality.message}.")
+        raise PoorQualityFace(refusal(face.quality))
     vectors = embeddings_by_model(engine or get_engine(), rgb, face)
     return Candidate(vectors, face_crop(rgb, face.detection.box))
 

@@ -18,6 +18,7 @@ from core.faces.detector import FaceDetector
 from core.faces.embedders import CALIBRATED, Embedder, chip_aligner, load_embedder, resolve_device
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.quality import MIN_SCORE, assess
+from core.faces.quality_words import refusal
 from core.faces.types import Detection, Face
 from core.monitoring.metrics import model_timer
 
@@ -116,7 +117,7 @@ class FaceEngine:
             raise NoFaceFound("No face was found in the image.")
         good = [face for face in faces if face.quality.ok]
         if not good:
-            raise PoorQualityFace(f"The face is not good enough: {faces[0].quality.message}.")
+            raise PoorQualityFace(refusal(faces[0].quality))
         return good[0], len(faces)
 
     def single_face(self, rgb: np.ndarray) -> Face:
@@ -127,7 +128,7 @@ class FaceEngine:
         if len(faces) > 1:
             raise TooManyFaces(f"{len(faces)} faces were found; use a photo with only one face.")
         if not faces[0].quality.ok:
-            raise PoorQualityFace(f"The face is not good enough: {faces[0].quality.message}.")
+            raise PoorQualityFace(refusal(faces[0].quality))
         return faces[0]
 
 
