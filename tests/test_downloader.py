@@ -308,3 +308,13 @@ def test_youtube_through_a_proxy_with_no_internet_is_offline(
     assert any(hit.method == "CONNECT" and hit.path == "www.youtube.com:443" for hit in media_server.hits())
     info = probe(url, offline_fallback=True, proxy=media_server.proxy_url, allow_private=False)
     assert info.embed_url == f"https://www.youtube-nocookie.com/embed/{VIDEO_ID}"
+
+
+@pytest.mark.parametrize(("info", "size"), [
+    ({"filesize": 12_300_000}, 12_300_000), ({"filesize_approx": 4.5e6}, 4_500_000),
+    ({"filesize": None, "filesize_approx": None}, None), ({"filesize": -1}, None), ({"filesize": "big"}, None),
+])
+def test_the_size_a_site_reports_is_kept_for_the_download_button(info: dict[str, Any], size: int | None) -> None:
+    from core.videos.downloader import _reported_size
+
+    assert _reported_size(info) == size

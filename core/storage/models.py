@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -146,6 +147,7 @@ class Video(Base):
     duration_s: Mapped[int | None] = mapped_column(Integer)
     uploader: Mapped[str | None] = mapped_column(String(200))
     media_url: Mapped[str | None] = mapped_column(String(2048))  # a direct file the browser can play, if any
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)  # as its site reports it; shown before a download
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -97,7 +97,7 @@ def _fill(ctx: JobContext, video_id: int, info: VideoInfo, title_typed: bool) ->
         if not title_typed and info.title:
             video.title = found["title"]
             filled.append("title")
-        for name in ("thumbnail_url", "duration_s", "uploader", "media_url"):
+        for name in ("thumbnail_url", "duration_s", "uploader", "media_url", "size_bytes"):
             if getattr(video, name) is None and found[name] is not None:
                 setattr(video, name, found[name])
                 filled.append(name)

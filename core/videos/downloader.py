@@ -96,6 +96,7 @@ class VideoInfo:
     uploader: str | None
     embed_url: str | None
     media_url: str | None
+    size_bytes: int | None = None  # as the site reports it (yt-dlp's filesize or its estimate)
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,13 @@ def _video_info(original: str, info: dict[str, Any], policy: _Policy) -> VideoIn
         uploader=info.get("uploader"),
         embed_url=embed,
         media_url=media,
+        size_bytes=_reported_size(info),
     )
+
+
+def _reported_size(info: dict[str, Any]) -> int | None:
+    size = info.get("filesize") or info.get("filesize_approx")
+    return int(size) if isinstance(size, int | float) and size > 0 else None
 
 
 def _title(info: dict[str, Any]) -> str | None:

@@ -58,6 +58,7 @@ class VideoDetail:
     canonical_url: str
     uploader: str | None
     player: Player
+    size_bytes: int | None = None  # as the site reported it, before anything is fetched
 
 
 def category_info(category: Category) -> CategoryInfo:
@@ -90,7 +91,8 @@ def player_for(video: Video) -> Player:
 
 def detail(video: Video) -> VideoDetail:
     return VideoDetail(
-        card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video)
+        card(video), video.comment, video.original_url, video.canonical_url, video.uploader, player_for(video),
+        video.size_bytes,
     )
 
 

@@ -163,6 +163,7 @@ def probed_details(info: VideoInfo) -> dict[str, Any]:
         "duration_s": max(round(info.duration_s), 1) if info.duration_s else None,
         "uploader": info.uploader[:200] if info.uploader else None,
         "media_url": _web_url(info.media_url),
+        "size_bytes": info.size_bytes,
     }
 
 
@@ -219,6 +220,7 @@ def share_video(
                 duration_s=found["duration_s"],
                 uploader=found["uploader"],
                 media_url=found["media_url"],
+                size_bytes=found["size_bytes"],
                 comment=text,
                 created_at=utcnow(),
                 categories=_categories(session, categories),

@@ -54,7 +54,8 @@ def download_panel(detail: VideoDetail) -> None:
     if ready is not None:
         _save(ready, "Download")
         return
-    if st.button("Download", icon=":material/download:"):
+    reported = f" (about {size_text(detail.size_bytes)})" if detail.size_bytes else ""
+    if st.button(f"Download{reported}", icon=":material/download:"):
         fetched = _fetch(detail)
         if fetched is not None:
             _save(fetched, "Save")
