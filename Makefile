@@ -56,6 +56,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_studio_search
 	$(PY) -m bench.bench_recognise
 	$(PY) -m bench.bench_live
+	$(PY) -m bench.bench_video
 	$(PY) -m bench.bench_monitoring
 	$(PY) -m bench.bench_hosted_memory
 
