@@ -234,6 +234,16 @@ def test_deleting_a_studio_person_makes_them_unknown_again(site: Site) -> None:
     assert _by_name(get_analysis(site.owner, analysis.id))["Joe Biden"].known
 
 
+def test_merging_studio_people_keeps_their_video_appearances(site: Site) -> None:
+    analysis = analysis_for_job(site.owner, site.t.job_id)
+    obama = _by_name(analysis)["Barack Obama"]
+    also = people.create_person(site.owner, "Obama (second name)")
+    merged = people.merge_people(site.owner, [obama.person_id], also.id)
+    again = {p.id: p for p in get_analysis(site.owner, analysis.id).people}[obama.id]
+    assert (again.known, again.person_id, again.name) == (True, merged.id, "Obama (second name)")
+    assert [v.analysis_id for v in videos_with_person(site.owner, merged.id)] == [analysis.id]
+
+
 def test_an_unknown_can_be_added_to_my_people(site: Site) -> None:
     analysis = analysis_for_job(site.owner, site.t.job_id)
     kit = _by_name(analysis)["Unknown person 1"]

@@ -24,6 +24,7 @@ from core.config import get_settings
 from core.faces.embedders import CALIBRATED
 from core.storage.database import session_scope
 from core.storage.studio_models import Face, FaceRejection, Person, Photo
+from core.storage.video_models import VideoPerson
 from core.studio.clustering import face_infos, vectors_of
 from core.studio.errors import BadInput, NotFound, owned
 from core.studio.face_removal import drop_faces, forget_files
@@ -178,7 +179,7 @@ def set_cover(owner_id: int, person_id: int, face_id: int) -> PersonInfo:
 
 
 def merge_people(owner_id: int, source_ids: list[int], target_id: int) -> PersonInfo:
-    """Move every face (and every "not this person") of the sources to the target, then drop the sources."""
+    """Move every face, "not this person" and video appearance of the sources to the target, then drop the sources."""
     sources = sorted(set(source_ids) - {target_id})
     if not sources:
         raise BadInput("Choose at least one other person to merge into this one.")
@@ -194,6 +195,8 @@ def merge_people(owner_id: int, source_ids: list[int], target_id: int) -> Person
         known = set(session.scalars(select(FaceRejection.face_id).where(FaceRejection.person_id == target_id)))
         for face_id in set(rejected) - known:
             session.add(FaceRejection(face_id=face_id, person_id=target_id))
+        # The videos they were found in now name the merged person (else the delete below unnames them).
+        session.execute(update(VideoPerson).where(VideoPerson.person_id.in_(sources)).values(person_id=target_id))
         session.flush()
         session.execute(delete(Person).where(Person.id.in_(sources)))
         session.flush()
