@@ -5,8 +5,10 @@ batch of dozens, so chips of consecutive frames wait (at most BATCH_CHIPS of the
 A face that plainly continues one face of the previous sample (its box overlaps that one face's by
 FOLLOW_OVERLAP and no other face is near it) is not embedded again, except every EMBED_EVERY-th sample:
 the tracker follows it by its box, and the embedder (the costliest step) runs on about a third of the
-faces of a steady shot. Only confident detections are kept (score >= the engine's MIN_SCORE): weaker
-boxes are rarely faces.
+faces of a steady shot. Never across a cut: when the whole picture changes between two samples (its
+small greyscale copy differs by more than CUT_LEVEL on average), a face in the same place may be
+someone else, so every face of the new shot is embedded. Only confident detections are kept
+(score >= the engine's MIN_SCORE): weaker boxes are rarely faces.
 For each face the crop a thumbnail would use is cut now, while the frame is at hand; the tracker keeps
 only the best crop per track, as JPEG bytes, so memory stays at a few kilobytes per track, not frames.
 """
@@ -28,6 +30,7 @@ from core.video_analysis.decoding import Sample
 FOLLOW_OVERLAP = 0.6
 NEAR_OVERLAP = 0.2  # another face this close to the followed one makes the box alone ambiguous
 EMBED_EVERY = 3
+CUT_LEVEL = 20.0  # mean grey-level change (0-255) of the picture's 32x18 copy that marks a cut
 BATCH_CHIPS = 32
 BATCH_FRAMES = 16  # and frames without faces do not wait longer than this
 THUMB_MARGIN = 0.6  # the crop reaches this share of the box's size beyond each side: enough to find the face again
@@ -96,11 +99,17 @@ def _followed(sighting: Sighting, previous: list[Sighting], current: list[Sighti
     return None if rivals or close[0].unembedded + 1 >= EMBED_EVERY else close[0]
 
 
+def _picture(rgb: np.ndarray) -> np.ndarray:
+    """A 32x18 greyscale copy of the frame: enough to tell a cut from a steady shot, cheap to compare."""
+    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
 def frame_faces(engine: FaceEngine, samples: Iterable[Sample]) -> Iterator[FrameFaces]:
     """Every sampled frame with its confident faces, in order, embeddings batched across frames."""
     pending: list[tuple[FrameFaces, list[tuple[Sighting, np.ndarray]]]] = []
     waiting = 0
     previous: list[Sighting] = []
+    last_picture: np.ndarray | None = None
 
     def flush() -> Iterator[FrameFaces]:
         chips = [chip for _, frame_chips in pending for _, chip in frame_chips]
@@ -115,6 +124,10 @@ def frame_faces(engine: FaceEngine, samples: Iterable[Sample]) -> Iterator[Frame
     for number, sample in enumerate(samples):
         faces = [face for face in engine.analyse(sample.rgb, embed=False) if face.detection.score >= MIN_SCORE]
         sightings = _sightings(number, sample, faces)
+        picture = _picture(sample.rgb)
+        if last_picture is None or float(np.abs(picture - last_picture).mean()) > CUT_LEVEL:
+            previous = []  # a new shot: nobody is followed by box alone
+        last_picture = picture
         to_embed = []
         for sighting, face in zip(sightings, faces, strict=True):
             sighting.follows = _followed(sighting, previous, sightings)
