@@ -19,6 +19,7 @@ from pages.ui.session import require_member
 from pages.ui.studio_gallery import clear_picks, face_gallery
 from pages.ui.studio_pager import page_of
 from pages.ui.studio_words import counted
+from pages.ui.video_people import videos_with_person
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 
@@ -184,6 +185,7 @@ def _person_detail(person: PersonInfo, everyone: list[PersonInfo]) -> None:
     """Everything about one opened person, section by section: a new section about them is one more call here."""
     _edit(person)
     _faces(person, everyone)
+    videos_with_person(user.id, person.id)
     _merge(person, everyone)
     _delete(person)
 
