@@ -6,6 +6,8 @@ flashes kept through those reruns; from two attempts before the lock the page sa
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core.accounts.users import WARN_AT_ATTEMPTS, AccountError, attempts_left, attempts_warning, sign_in
@@ -19,9 +21,14 @@ if current_user() is not None:  # already signed in
     st.switch_page(FEED)
 show_flash(keep_s=FLASH_KEEP_S)
 st.title("Sign in")
-reason = st.session_state.pop("sign_in_reason", None)
-if reason:
-    st.info(reason)
+# Why the visitor was sent here ("Please sign in to open …"), kept through the camera widget's reruns.
+reason = st.session_state.get("sign_in_reason")
+if isinstance(reason, str):
+    reason = st.session_state["sign_in_reason"] = (reason, time.monotonic())
+if reason and time.monotonic() - reason[1] <= FLASH_KEEP_S:
+    st.info(reason[0])
+elif reason:
+    st.session_state.pop("sign_in_reason")
 
 password_column, face_column = st.columns(2, gap="large")
 with password_column:
