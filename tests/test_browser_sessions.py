@@ -89,7 +89,7 @@ def test_reload_and_a_new_tab_stay_signed_in_and_sign_out_reaches_the_other_tab(
 
     page.reload()
     _signed_in(page)
-    expect(page.get_by_role("heading", name="WebTube")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("heading", name="WebTube", exact=True)).to_be_visible(timeout=WAIT_MS)
 
     second = context.new_page()
     second.goto(app_server.url + "/profile")

@@ -209,7 +209,7 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
         page.locator(f".st-key-person-open-{kit.id} button").click()
         wrong = people.person_faces(ann.id, kit.id)[-1]
         _tick(page, f"person-{kit.id}-faces-pick-{wrong.id}")
-        page.locator(f".st-key-person-{kit.id}-faces-reject button").click()
+        page.locator(f".st-key-person-{kit.id}-faces-reject").get_by_role("button", name="Not this person").click()
         expect(page.get_by_text("1 face removed from Kit")).to_be_visible()
         assert wrong.id not in {face.id for face in people.person_faces(ann.id, kit.id)}
         _shot(page, "7-person-corrected")
