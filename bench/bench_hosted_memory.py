@@ -86,6 +86,7 @@ def _avatar(playwright, server) -> None:
     page.goto(f"{server.url}/profile")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
         str(FACES_DIR / "groups/obama_and_biden.jpg"))
+    expect(page.get_by_test_id("stFileUploaderFile")).to_be_visible()  # uploaded before the press
     page.get_by_role("button", name="Save picture").click()
     expect(page.get_by_text("Your picture is saved.")).to_be_visible(timeout=60_000)
     browser.close()
