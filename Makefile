@@ -37,8 +37,9 @@ run: $(APP)
 lint: $(DEV)
 	$(PY) -m ruff check .
 
+# Two workers, a test file each: the browser and server tests spend much of their time waiting.
 test: $(DEV) system-tools lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The peer library face_recognition is installed without its dependencies (dlib-bin stands in for dlib).
 bench: $(DEV) system-tools
