@@ -10,7 +10,7 @@ from core.jobs.records import JobInfo
 from core.studio.errors import StudioError
 from pages.ui.components import flash, md, show_flash
 from pages.ui.session import require_member
-from pages.ui.studio_jobs import time_left
+from pages.ui.studio_words import time_left
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
 

@@ -14,18 +14,9 @@ from core.jobs.records import FINISHED, JobInfo
 from core.studio import jobs
 from core.studio.errors import StudioError
 from pages.ui.components import md
-from pages.ui.studio_words import counted
+from pages.ui.studio_words import counted, time_left
 
 JOB_KEY = "studio_job"
-
-
-def time_left(seconds: float | None) -> str:
-    """'about 2 min left', or '' while the speed is not known yet."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"about {max(round(seconds), 1)} s left"
-    return f"about {round(seconds / 60)} min left"
 
 
 def progress_words(info: JobInfo) -> str:

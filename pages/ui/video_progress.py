@@ -17,18 +17,9 @@ from core.studio.errors import StudioError
 from core.video_analysis import results
 from pages.ui import video_state
 from pages.ui.components import md
-from pages.ui.studio_words import counted
+from pages.ui.studio_words import counted, time_left
 
 POLL_S = 1.0
-
-
-def time_left(seconds: float | None) -> str:
-    """'about 2 min left', or '' while the speed is not known yet."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"about {max(round(seconds), 1)} s left"
-    return f"about {round(seconds / 60)} min left"
 
 
 def progress_words(info: JobInfo) -> str:
