@@ -86,7 +86,8 @@ def _avatar(playwright, server) -> None:
     page.goto(f"{server.url}/profile")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
         str(FACES_DIR / "groups/obama_and_biden.jpg"))
-    expect(page.get_by_test_id("stFileUploaderFile")).to_be_visible()  # uploaded before the press
+    expect(page.get_by_test_id("stFileChip").filter(has_text="obama_and_biden.jpg")).to_be_visible()
+    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)  # uploaded before the press
     page.get_by_role("button", name="Save picture").click()
     expect(page.get_by_text("Your picture is saved.")).to_be_visible(timeout=60_000)
     browser.close()

@@ -190,7 +190,8 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
     _open_profile(page, app_server)
     page.get_by_role("tab", name="Upload photos").click()
     page.locator("input[type=file]").last.set_input_files(str(FACES_DIR / "people/obama/obama_2.jpg"))
-    expect(page.get_by_test_id("stFileUploaderFile").filter(has_text="obama_2.jpg")).to_be_visible()  # uploaded
+    expect(page.get_by_test_id("stFileChip").filter(has_text="obama_2.jpg")).to_be_visible()
+    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)  # uploaded before the press
     page.get_by_role("button", name="Enrol these photos").click()
     saved = page.get_by_text("1 face sample saved from your photos.")
     expect(saved).to_be_visible(timeout=120_000)

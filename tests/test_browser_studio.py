@@ -104,7 +104,7 @@ def _cluster_of(owner: UserInfo, photo_name: str) -> int:
 
 
 def _tick(page: Page, key: str) -> None:
-    page.locator(f".st-key-{key} label").click()
+    page.locator(f".st-key-{key} label").first.click()  # during a rerun the old gallery can still be in the page
     _idle(page)
 
 

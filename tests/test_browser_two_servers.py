@@ -122,7 +122,8 @@ def test_a_person_stays_signed_in_when_their_server_stops(two_servers: tuple[Hos
         expect(first.get_by_role("heading", name="My profile")).to_be_visible()
         first.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
             str(faces_dir / "people/biden/biden_1.jpg"))
-        expect(first.get_by_test_id("stFileUploaderFile")).to_be_visible()  # uploaded before the press
+        expect(first.get_by_test_id("stFileChip").filter(has_text="biden_1.jpg")).to_be_visible()
+        expect(first.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)  # uploaded before the press
         first.get_by_role("button", name="Save picture").click()
         expect(first.get_by_text("Your picture is saved.")).to_be_visible()
         assert list((data_dir / "avatars").glob("*"))  # uploaded through the proxy to the pinned process

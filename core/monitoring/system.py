@@ -47,9 +47,10 @@ class Sample:
 
 def _gpu_mb() -> float | None:
     torch = sys.modules.get("torch")  # never imported here: a process without torch has no GPU to show
-    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+    cuda = getattr(torch, "cuda", None)  # absent while another thread is still importing torch
+    if cuda is None or not cuda.is_available() or not cuda.is_initialized():
         return None
-    return torch.cuda.memory_reserved() / 2**20
+    return cuda.memory_reserved() / 2**20
 
 
 class Sampler:
