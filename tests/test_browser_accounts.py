@@ -189,8 +189,10 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
     expect(page.get_by_text("Welcome back, Ann.")).to_be_visible()
     _open_profile(page, app_server)
     page.get_by_role("tab", name="Upload photos").click()
-    page.locator("input[type=file]").last.set_input_files(str(FACES_DIR / "people/obama/obama_2.jpg"))
-    expect(page.get_by_test_id("stFileChip").filter(has_text="obama_2.jpg")).to_be_visible()
+    # The tab's uploader appears after the tab's run: take it by its label, never the avatar's beside it.
+    photos = page.get_by_test_id("stFileUploader").filter(has_text="Photos with only your face in them")
+    photos.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(FACES_DIR / "people/obama/obama_2.jpg"))
+    expect(photos.get_by_test_id("stFileChip").filter(has_text="obama_2.jpg")).to_be_visible()
     expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)  # uploaded before the press
     page.get_by_role("button", name="Enrol these photos").click()
     saved = page.get_by_text("1 face sample saved from your photos.")
