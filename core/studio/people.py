@@ -54,7 +54,7 @@ def verify_threshold(embedder: str) -> float:
     return CALIBRATED[embedder].verify
 
 
-def _clean_name(name: str | None) -> str:
+def clean_name(name: str | None) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise BadInput("Give the person a name.")
@@ -98,7 +98,7 @@ def person_info(session: Session, person: Person) -> PersonInfo:
     return _summaries(session, person.owner_id, person.id)[0]
 
 
-def _unique_name(session: Session, owner_id: int, name: str, person_id: int | None = None) -> None:
+def unique_name(session: Session, owner_id: int, name: str, person_id: int | None = None) -> None:
     clash = session.scalar(select(Person.id).where(Person.owner_id == owner_id, Person.name == name))
     if clash is not None and clash != person_id:
         raise BadInput(f"You already have a person called {name}.")
@@ -106,8 +106,8 @@ def _unique_name(session: Session, owner_id: int, name: str, person_id: int | No
 
 def add_person(session: Session, owner_id: int, name: str, notes: str = "") -> Person:
     """A new, faceless person in this transaction; the name is cleaned and must be new in this library."""
-    cleaned = _clean_name(name)
-    _unique_name(session, owner_id, cleaned)
+    cleaned = clean_name(name)
+    unique_name(session, owner_id, cleaned)
     person = Person(owner_id=owner_id, name=cleaned, notes=_clean_notes(notes))
     session.add(person)
     session.flush()
@@ -152,15 +152,15 @@ def create_person(owner_id: int, name: str, notes: str = "") -> PersonInfo:
         with session_scope() as session:
             return person_info(session, add_person(session, owner_id, name, notes))
     except IntegrityError as exc:  # made at the same moment elsewhere
-        raise BadInput(f"You already have a person called {_clean_name(name)}.") from exc
+        raise BadInput(f"You already have a person called {clean_name(name)}.") from exc
 
 
 def rename_person(owner_id: int, person_id: int, name: str, notes: str | None = None) -> PersonInfo:
     """A new name (and, when given, new notes); the name must stay unique in this library."""
-    cleaned = _clean_name(name)
+    cleaned = clean_name(name)
     with session_scope() as session:
         person = own_person(session, owner_id, person_id)
-        _unique_name(session, owner_id, cleaned, person_id)
+        unique_name(session, owner_id, cleaned, person_id)
         person.name = cleaned
         if notes is not None:
             person.notes = _clean_notes(notes)
@@ -243,7 +243,7 @@ def name_cluster(owner_id: int, cluster_id: int, name: str | None = None, person
         if person_id is not None:
             person = own_person(session, owner_id, person_id)
         else:
-            cleaned = _clean_name(name)
+            cleaned = clean_name(name)
             existing = session.scalar(select(Person).where(Person.owner_id == owner_id, Person.name == cleaned))
             person = existing or Person(owner_id=owner_id, name=cleaned, notes="")
             session.add(person)

@@ -58,7 +58,7 @@ def _check_target(owner_id: int, name: str | None, person_id: int | None) -> Non
         people.get_person(owner_id, person_id)
         return
     with session_scope() as session:
-        people._unique_name(session, owner_id, name)
+        people.unique_name(session, owner_id, name)
 
 
 def _import(owner_id: int, image: bytes, original_name: str) -> tuple[int, bool]:
@@ -107,7 +107,7 @@ def add_face(owner_id: int, image: bytes, face_index: int | None = None, *, box:
         raise BadInput("Give either a new name or a person to add the face to.")
     if (face_index is None) == (box is None):
         raise BadInput("Choose one face of the photo.")
-    cleaned = people._clean_name(name) if name is not None else None
+    cleaned = people.clean_name(name) if name is not None else None
     _check_target(owner_id, cleaned, person_id)
     rgb, faces = analyse_photo(image)
     chosen = _chosen_box(faces, face_index, box)
@@ -128,7 +128,7 @@ def _name(owner_id: int, photo_id: int, box: Box, decoded: tuple[int, int], name
         with session_scope() as session:
             face = _stored_face(session, owner_id, photo_id, box, decoded)
             if name is not None:
-                people._unique_name(session, owner_id, name)
+                people.unique_name(session, owner_id, name)
                 person = Person(owner_id=owner_id, name=name, notes="")
                 session.add(person)
                 session.flush()

@@ -24,7 +24,7 @@ from core.faces.types import Face as EngineFace
 from core.studio.errors import BadInput
 from core.studio.owners import resolve_owner
 from core.studio.recognise import Recogniser, Recognition
-from core.studio.search import SAMPLE_FORMATS, _thumbnail
+from core.studio.search import SAMPLE_FORMATS, face_thumbnail_jpeg
 
 SHOWN_SIDE = 960
 _KNOWN, _UNKNOWN = (40, 200, 70), (255, 170, 0)
@@ -94,7 +94,7 @@ def recognise_photo(owner_id: int, image: bytes) -> PhotoRecognition:
     rgb, faces = analyse_photo(image)
     recogniser = Recogniser(owner_id)
     found = recogniser.recognise(faces)
-    listed = [PhotoFace(i, r, bool(f.quality.ok), f.quality.message, _thumbnail(rgb, f.detection.box))
+    listed = [PhotoFace(i, r, bool(f.quality.ok), f.quality.message, face_thumbnail_jpeg(rgb, f.detection.box))
               for i, (f, r) in enumerate(zip(faces, found, strict=True))]
     return PhotoRecognition(listed, rgb.shape[1], rgb.shape[0], _drawn(rgb, found), recogniser.threshold_pct,
                             recogniser.margin_pct, recogniser.embedder, recogniser.risk_words(),

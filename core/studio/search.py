@@ -74,7 +74,7 @@ def _analyse(image: bytes) -> tuple[np.ndarray, list[EngineFace]]:
     return rgb, faces
 
 
-def _thumbnail(rgb: np.ndarray, box: tuple[float, float, float, float], side: int = 112) -> bytes:
+def face_thumbnail_jpeg(rgb: np.ndarray, box: tuple[float, float, float, float], side: int = 112) -> bytes:
     x1, y1, x2, y2 = box
     margin = 0.25 * max(x2 - x1, y2 - y1)
     h, w = rgb.shape[:2]
@@ -90,7 +90,7 @@ def sample_faces(image: bytes) -> list[SampleFace]:
     """The faces of a sample photo, left to right, each with a thumbnail to choose from."""
     rgb, faces = _analyse(image)
     return [SampleFace(i, tuple(float(v) for v in f.detection.box), bool(f.quality.ok),
-                       _thumbnail(rgb, f.detection.box)) for i, f in enumerate(faces)]
+                       face_thumbnail_jpeg(rgb, f.detection.box)) for i, f in enumerate(faces)]
 
 
 def _candidates(owner_id: int, album_id: int | None, person_id: int | None) -> list[int] | None:
