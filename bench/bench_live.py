@@ -30,6 +30,7 @@ import psutil
 from aiortc.codecs.vpx import Vp8Encoder
 
 from bench.bench_signin import _percentile, _vp8_packets
+from bench.preview_fps import PREVIEW_FPS_JS
 from core.config import get_settings
 from core.faces.engine import get_engine
 from tests.support.live_scenes import FIVE, KNOWN, name_people, scene
@@ -112,19 +113,6 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
     camera = scene_y4m([(scene(FIVE[:3]), 4.0)], data_dir / "camera.y4m", fps=30)
     args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={camera}"]
-    # presentedFrames counts frames put on screen even when callbacks coalesce on a busy main thread;
-    # totalVideoFrames counts frames that arrived from the server and were decoded.
-    measure = """async ([ms]) => {
-        const video = document.querySelector('video');
-        let first = null, last = null;
-        const tick = (now, meta) => { first = first || meta; last = meta; video.requestVideoFrameCallback(tick); };
-        video.requestVideoFrameCallback(tick);
-        const before = video.getVideoPlaybackQuality().totalVideoFrames;
-        await new Promise(r => setTimeout(r, ms));
-        const received = video.getVideoPlaybackQuality().totalVideoFrames - before;
-        const span = (last.expectedDisplayTime - first.expectedDisplayTime) / 1000;
-        return [received / (ms / 1000), (last.presentedFrames - first.presentedFrames) / span];
-    }"""
     with run_app_server(data_dir) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright, args)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
@@ -133,7 +121,7 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
         expect(page.locator(".st-key-live-in-view").get_by_text("Joe Biden")).to_be_visible(timeout=120_000)
         iframe = next(f for f in page.frames if f.url and "streamlit_webrtc" in f.url)
         assert page.frame_locator(COMPONENT).first.locator("video").count()
-        received, presented = iframe.evaluate(measure, [seconds * 1000])
+        received, presented = iframe.evaluate(PREVIEW_FPS_JS, [seconds * 1000])
         servers = [p for p in psutil.Process().children(recursive=True) if "serve.py" in " ".join(p.cmdline())]
         server_peak = max(_peak_rss_mb(p.pid) for p in servers)
         browser.close()

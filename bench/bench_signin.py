@@ -36,6 +36,7 @@ import av
 import numpy as np
 from aiortc.codecs.vpx import Vp8Encoder
 
+from bench.preview_fps import PREVIEW_FPS_JS
 from core.config import get_settings
 from core.faces.engine import get_engine
 from core.faces.images import load_image
@@ -165,19 +166,6 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
     camera = still_y4m(CAMERA, data_dir / "camera.y4m", seconds=4, fps=30)
     env = {"WEBTUBE_LIVENESS": "true", "WEBTUBE_LIVENESS_TIMEOUT_S": str(seconds + 60)}
     args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
-    # presentedFrames counts frames put on screen even when callbacks coalesce on a busy main thread;
-    # totalVideoFrames counts frames that arrived from the server and were decoded.
-    measure = """async ([ms]) => {
-        const video = document.querySelector('video');
-        let first = null, last = null;
-        const tick = (now, meta) => { first = first || meta; last = meta; video.requestVideoFrameCallback(tick); };
-        video.requestVideoFrameCallback(tick);
-        const before = video.getVideoPlaybackQuality().totalVideoFrames;
-        await new Promise(r => setTimeout(r, ms));
-        const received = video.getVideoPlaybackQuality().totalVideoFrames - before;
-        const span = (last.expectedDisplayTime - first.expectedDisplayTime) / 1000;
-        return [received / (ms / 1000), (last.presentedFrames - first.presentedFrames) / span];
-    }"""
     with run_app_server(data_dir, env=env) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright, [*args, f"--use-file-for-fake-video-capture={camera}"])
         page = browser.new_page()
@@ -185,7 +173,7 @@ def bench_browser(data_dir: Path, seconds: float) -> dict:
         start_camera(page)
         page.get_by_text("Recognised, now turn your head to your").wait_for(timeout=90_000)
         iframe = next(f for f in page.frames if f.url and "streamlit_webrtc" in f.url)
-        received, presented = iframe.evaluate(measure, [seconds * 1000])
+        received, presented = iframe.evaluate(PREVIEW_FPS_JS, [seconds * 1000])
         browser.close()
     return {
         "camera_fps": 30,
