@@ -8,16 +8,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.videos.feed import AuthorNotFound, author, feed_page
-from pages.ui.components import FEED, md, video_grid
+from pages.ui.components import FEED, md, query_id, video_grid
 from pages.ui.paging import pager, requested_page
 
-
-def _author_id() -> int | None:
-    raw = st.query_params.get("id", "")
-    return int(raw) if raw.isdigit() else None
-
-
-author_id = _author_id()
+author_id = query_id("id")
 try:
     if author_id is None:
         raise AuthorNotFound("This link does not point to a person.")

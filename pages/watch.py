@@ -10,15 +10,10 @@ from core.videos.sharing import VideoNotFound, get_video
 from core.videos.similar import similar_videos
 from core.videos.thumbnails import cached_thumbnail
 from core.videos.urls import safe_for_viewers
-from pages.ui.components import FEED, author_byline, category_links, md, show_flash, thumbnail, video_card
+from pages.ui.components import FEED, author_byline, category_links, md, query_id, show_flash, thumbnail, video_card
 from pages.ui.video_details import details_notice
 from pages.ui.video_download import download_panel
 from pages.ui.video_site import people_in_video
-
-
-def _video_id() -> int | None:
-    raw = st.query_params.get("v", "")
-    return int(raw) if raw.isdigit() else None
 
 
 def _player(detail: VideoDetail) -> None:
@@ -34,7 +29,7 @@ def _player(detail: VideoDetail) -> None:
 
 
 show_flash()
-video_id = _video_id()
+video_id = query_id("v")
 try:
     if video_id is None:
         raise VideoNotFound("This link does not point to a video.")

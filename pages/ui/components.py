@@ -47,6 +47,12 @@ FlashKind = Literal["success", "error", "warning", "info"]
 FLASH_KEEP_S = 10.0  # on a camera page a flash outlives the reruns the camera widget makes a moment after each run
 
 
+def query_id(name: str, take: bool = False) -> int | None:
+    """The id a link puts in the URL (`?name=ID`), or None when absent or not a number; `take` removes it."""
+    raw = st.query_params.pop(name, "") if take else st.query_params.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
 def flash(message: str, kind: FlashKind = "success", where: str = "page", warning: str | None = None) -> None:
     """A message for the next run: shown by the `show_flash(where)` of the page the person sees next (with an
     optional `warning` under it), so it survives the `st.rerun()` or `st.switch_page()` that follows an action."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.ui.components import query_id
+
 VIDEOS_PAGE = "pages/studio_videos.py"
 JOB_KEY = "video_job"  # the job this tab follows
 POLLING_KEY = "video_job-polling"  # set while the progress panel polls a running job
@@ -32,8 +34,7 @@ def stop_following() -> None:
 
 def opened() -> int | None:
     """The analysis named in the URL, if any."""
-    raw = st.query_params.get(OPEN_PARAM, "")
-    return int(raw) if raw.isdigit() else None
+    return query_id(OPEN_PARAM)
 
 
 def open_analysis(analysis_id: int) -> None:
@@ -46,8 +47,7 @@ def close_analysis() -> None:
 
 def job_in_url() -> int | None:
     """The job named by `?job=ID` (a link from the History page), taken out of the URL."""
-    raw = st.query_params.pop(JOB_PARAM, "")
-    return int(raw) if raw.isdigit() else None
+    return query_id(JOB_PARAM, take=True)
 
 
 def link_params(analysis_id: int) -> dict[str, str]:
