@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,12 @@ from core.config import PROJECT_ROOT, get_settings
 from core.jobs import kinds, queue
 from core.jobs.context import JobFailed
 from core.jobs.kinds import JobKind
-from core.jobs.records import JobInfo
 from core.jobs.runner import run_now
 from core.storage.database import session_scope
-from core.storage.studio_models import Face, Job, Photo
+from core.storage.studio_models import Face, Job
 from core.studio import jobs
 from core.studio.errors import BadInput
+from tests.support.job_checks import assert_no_doubles, wait_for_job
 from tests.support.studio_photos import PEOPLE, variants
 
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
@@ -52,20 +51,6 @@ def _worker(data_dir: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def _wait(owner_id: int, job_id: int, until, seconds: float = 180) -> JobInfo:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if until(info := queue.job_info(owner_id, job_id)):
-            return info
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} never got there: {queue.job_info(owner_id, job_id)}")
-
-
-def _no_doubles(owner_id: int) -> None:
-    with session_scope() as session:
-        boxes = session.execute(select(Face.photo_id, Face.x1, Face.y1).where(Face.owner_id == owner_id)).all()
-        shas = session.scalars(select(Photo.sha256).where(Photo.owner_id == owner_id)).all()
-    assert len(boxes) == len(set(boxes)) and len(shas) == len(set(shas))
 
 
 def test_a_queued_job_is_claimed_by_exactly_one_of_many_racing_workers(owner: int) -> None:
@@ -99,7 +84,7 @@ def test_two_worker_processes_share_the_queue_and_never_take_the_same_job(owner:
         holders = set(session.scalars(select(Job.worker).where(Job.id.in_(job_ids))))
     assert len({h.rpartition(":")[0] for h in holders}) in (1, 2) and all(h.count(":") == 2 for h in holders)
     assert sum(i.faces_found for i in infos) == _faces(owner) > 0
-    _no_doubles(owner)
+    assert_no_doubles(owner)
 
 
 def _faces(owner_id: int) -> int:
@@ -113,7 +98,7 @@ def test_a_worker_stopped_mid_job_hands_it_back_and_it_finishes_once(owner: int,
     job_id = _queued_import(owner, photos, "Many")
     worker = _worker(data_dir)
     try:
-        _wait(owner, job_id, lambda i: i.status == "running" and i.done >= 2)
+        wait_for_job(owner, job_id, lambda i: i.status == "running" and i.done >= 2)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
     finally:
@@ -125,7 +110,7 @@ def test_a_worker_stopped_mid_job_hands_it_back_and_it_finishes_once(owner: int,
     info = queue.job_info(owner, job_id)
     assert (info.done, info.attempts) == (12, 2) and info.faces_found == _faces(owner) == 12
     assert queue.job_result(owner, job_id) == {"album_id": info.album_id, "photos": 12, "faces": 12, "failures": 0}
-    _no_doubles(owner)
+    assert_no_doubles(owner)
 
 
 def _fails_with_a_sentence(ctx) -> None:

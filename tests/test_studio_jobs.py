@@ -19,13 +19,13 @@ from sqlalchemy import func, select, update
 from core.accounts.users import register
 from core.config import PROJECT_ROOT
 from core.jobs import queue
-from core.jobs.records import JobInfo
 from core.storage.database import session_scope
 from core.storage.models import utcnow
-from core.storage.studio_models import Face, Job, JobItem, Photo
+from core.storage.studio_models import Face, Job, JobItem
 from core.studio import jobs, library
 from core.studio.importer import ItemAlreadyDone, import_item
 from core.studio.intake import gather, staging_dir
+from tests.support.job_checks import assert_no_doubles, wait_for_job
 from tests.support.studio_photos import GROUPS, PEOPLE, variants, zip_of
 
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
@@ -36,22 +36,6 @@ def owner(site: Path) -> int:
     return register("Ada", EMAIL, PASSWORD, PASSWORD).id
 
 
-def _wait(owner_id: int, job_id: int, until: object, seconds: float = 180) -> JobInfo:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        info = queue.job_info(owner_id, job_id)
-        if until(info):
-            return info
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} never got there: {queue.job_info(owner_id, job_id)}")
-
-
-def _no_doubles(owner_id: int) -> None:
-    """Each photo once, each face once: no two faces of one photo share a box."""
-    with session_scope() as session:
-        boxes = session.execute(select(Face.photo_id, Face.x1, Face.y1).where(Face.owner_id == owner_id)).all()
-        shas = session.scalars(select(Photo.sha256).where(Photo.owner_id == owner_id)).all()
-    assert len(boxes) == len(set(boxes)) and len(shas) == len(set(shas))
 
 
 def test_a_background_import_reports_progress_and_finishes(owner: int, site: Path, tmp_path: Path) -> None:
@@ -61,7 +45,7 @@ def test_a_background_import_reports_progress_and_finishes(owner: int, site: Pat
     staged = jobs.stage_uploads(owner, uploads)
 
     job_id = jobs.start_import(owner, staged, "Uploads")
-    info = _wait(owner, job_id, lambda i: i.status in ("done", "failed", "cancelled"))
+    info = wait_for_job(owner, job_id, lambda i: i.status in ("done", "failed", "cancelled"))
 
     assert (info.status, info.total, info.done, info.failures) == ("done", 7, 7, 1)
     assert info.faces_found >= 6 and info.items_per_s and info.items_per_s > 0 and info.eta_s == 0
@@ -79,16 +63,16 @@ def test_cancel_stops_the_import_and_it_is_not_resumed(owner: int, tmp_path: Pat
     staged = jobs.stage_uploads(owner, [(p.name, p.read_bytes()) for p in photos])
 
     job_id = jobs.start_import(owner, staged, "Many")
-    _wait(owner, job_id, lambda i: i.done >= 1)
+    wait_for_job(owner, job_id, lambda i: i.done >= 1)
     queue.cancel_job(owner, job_id)
-    info = _wait(owner, job_id, lambda i: i.status != "running")
+    info = wait_for_job(owner, job_id, lambda i: i.status != "running")
 
     assert info.status == "cancelled" and 1 <= info.done < info.total == 16
     pending = jobs.job_items(owner, job_id, status="pending")
     assert len(pending) == info.total - info.done
     assert library.list_photos(owner).total == info.done
     assert queue.resume_interrupted() == 0 and queue.job_info(owner, job_id).status == "cancelled"
-    _no_doubles(owner)
+    assert_no_doubles(owner)
 
 
 def test_a_killed_import_resumes_in_a_new_runner_without_losing_or_doubling(
@@ -119,7 +103,7 @@ def test_a_killed_import_resumes_in_a_new_runner_without_losing_or_doubling(
 
     assert queue.resume_interrupted() == 1
     assert queue.resume_interrupted() == 0  # idempotent: already queued or taken
-    info = _wait(owner, job.id, lambda i: i.status == "done")
+    info = wait_for_job(owner, job.id, lambda i: i.status == "done")
 
     assert (info.done, info.total, info.failures) == (len(photos) + 1, len(photos) + 1, 1)
     with session_scope() as session:
@@ -131,7 +115,7 @@ def test_a_killed_import_resumes_in_a_new_runner_without_losing_or_doubling(
     assert library.list_photos(owner, status="processed").total == len(photos)
     assert library.list_photos(owner).total == len(photos) + 1 == len(set(photo_ids))  # the text file: failed
     assert faces == info.faces_found >= 10 * 2 + 4
-    _no_doubles(owner)
+    assert_no_doubles(owner)
 
 
 def test_a_job_with_a_stale_heartbeat_is_taken_over_and_a_live_one_is_not(owner: int, tmp_path: Path) -> None:
@@ -143,7 +127,7 @@ def test_a_job_with_a_stale_heartbeat_is_taken_over_and_a_live_one_is_not(owner:
         session.execute(update(Job).where(Job.id == stale).values(heartbeat_at=utcnow() - timedelta(minutes=5)))
 
     assert queue.resume_interrupted() == 1
-    assert _wait(owner, stale, lambda i: i.status == "done").done == 1
+    assert wait_for_job(owner, stale, lambda i: i.status == "done").done == 1
     assert queue.job_info(owner, live).status == "running"  # its holder may still be working on it
 
 
