@@ -14,7 +14,7 @@ import streamlit as st
 from core.accounts.profiles import avatar_file
 from core.jobs.queue import resume_interrupted
 from core.studio.reembed import queue_reembedding
-from pages.ui.components import md
+from pages.ui.components import CURRENT_PAGE, md
 from pages.ui.layout import adaptive_layout
 from pages.ui.session import sign_out, signed_in_user, sync_session_cookie
 
@@ -108,4 +108,5 @@ with st.sidebar:
             st.switch_page(feed)
 
 adaptive_layout([feed, share, profile, studio[0]] if signed_in else [feed, sign_in, register])
+st.session_state[CURRENT_PAGE] = page.url_path
 page.run()

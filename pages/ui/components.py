@@ -44,7 +44,9 @@ def md(text: str) -> str:
 
 
 FlashKind = Literal["success", "error", "warning", "info"]
+FLASH_STAY_S = 3.0  # a flash outlives a rerun a widget makes just after the page's run (a cookie write, a camera)
 FLASH_KEEP_S = 10.0  # on a camera page a flash outlives the reruns the camera widget makes a moment after each run
+CURRENT_PAGE = "current_page"  # app.py names the page about to run here, so a flash knows when the person moved on
 
 
 def query_id(name: str, take: bool = False) -> int | None:
@@ -59,27 +61,24 @@ def flash(message: str, kind: FlashKind = "success", where: str = "page", warnin
     st.session_state["flash"] = {"message": message, "kind": kind, "where": where, "warning": warning}
 
 
-def show_flash(where: str = "page", keep_s: float = 0.0) -> None:
-    """Show the waiting flash if it is for `where`. Elsewhere a flash is shown once; with `keep_s` (the pages
-    holding a camera widget, whose reruns would wipe it within a second) it stays through the runs of the next
-    `keep_s` seconds; every place of such a page passes the same `keep_s`. Once shown, any page keeping it for less
-    drops it."""
+def show_flash(where: str = "page", keep_s: float = FLASH_STAY_S) -> None:
+    """Show the waiting flash if it is for `where`. Once shown it stays through the reruns of the same page for
+    `keep_s` seconds (longer on the pages holding a camera widget, whose reruns would wipe it within a second;
+    every place of such a page passes the same `keep_s`) and goes when the person opens another page."""
     entry = st.session_state.get("flash")
     if not entry:
         return
     if isinstance(entry, str):  # pages that set the message itself
         entry = {"message": entry, "kind": "success", "where": "page", "warning": None}
     now = time.monotonic()
+    page = st.session_state.get(CURRENT_PAGE)
     shown_at = entry.get("shown_at")
-    if shown_at is not None and now - shown_at > keep_s:
-        st.session_state.pop("flash", None)  # its time is over, or this page keeps no flash
+    if shown_at is not None and (now - shown_at > keep_s or entry.get("shown_on") != page):
+        st.session_state.pop("flash", None)  # its time is over, or the person is on another page now
         return
     if entry["where"] != where:
         return
-    if keep_s:
-        st.session_state["flash"] = {**entry, "shown_at": shown_at or now}
-    else:
-        st.session_state.pop("flash", None)
+    st.session_state["flash"] = {**entry, "shown_at": shown_at or now, "shown_on": page}
     getattr(st, entry["kind"])(entry["message"])
     if entry.get("warning"):
         st.warning(entry["warning"])
