@@ -19,11 +19,13 @@ $(DEV): $(APP) requirements-dev.txt
 	touch $@
 
 # Chromium drives the browser tests, ffmpeg makes the fake-webcam streams, Caddy and coturn are the hosted
-# stack's proxy and relay, PostgreSQL the second database: installed, never skipped.
-SYSTEM_PACKAGES := chromium ffmpeg caddy coturn postgresql
+# stack's proxy and relay, PostgreSQL the second database, Redis and RabbitMQ the job brokers: installed,
+# never skipped.
+SYSTEM_PACKAGES := chromium ffmpeg caddy coturn postgresql redis-server rabbitmq-server
 system-tools:
 	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null && command -v caddy >/dev/null && \
-		command -v turnserver >/dev/null && test -x /usr/lib/postgresql/15/bin/initdb || \
+		command -v turnserver >/dev/null && test -x /usr/lib/postgresql/15/bin/initdb && \
+		command -v redis-server >/dev/null && test -x /usr/sbin/rabbitmq-server || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES))
 
 # The hosted stack on this machine: Caddy (HTTPS on WEBTUBE_SITE, default webtube.localhost:8443), coturn and
