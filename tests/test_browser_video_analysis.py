@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -17,6 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from core.accounts import sessions
 from core.accounts.users import UserInfo, register
 from core.video_analysis.records import TimeRange
+from core.videos.file_links import ROUTE
 from pages.ui.session_cookie import COOKIE_NAME
 from pages.ui.video_timeline import spans
 from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server
@@ -78,7 +80,7 @@ def _plays(page: Page) -> dict:
     )
     return video.evaluate(
         "v => ({readyState: v.readyState, duration: v.duration, width: v.videoWidth, height: v.videoHeight,"
-        " error: v.error && v.error.code})"
+        " error: v.error && v.error.code, src: v.currentSrc})"
     )
 
 
@@ -112,6 +114,7 @@ def test_upload_follow_see_play_export_and_find_it_in_the_history(page: Page, si
         state = _plays(page)
         assert state["readyState"] >= 2 and state["duration"] > 4 and state["error"] is None, state
         assert (state["width"], state["height"]) == (320, 240), state
+        assert urlsplit(state["src"]).path.startswith(ROUTE + "/"), state  # streamed from disk, not from memory
         _shot(page, "2-results")
 
         # the JSON export downloads and parses

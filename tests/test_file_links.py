@@ -87,8 +87,9 @@ def test_a_guessed_or_altered_link_gets_nothing(server: AppServer, cached_file: 
 
 
 def test_a_signed_path_outside_the_cache_is_refused(server: AppServer, cached_file: Path) -> None:
-    """Even a correctly signed token cannot name a file outside the download cache (the database, the key)."""
-    for outside in ["../webtube.sqlite3", "../.file-link-key", "/etc/passwd"]:
+    """Even a correctly signed token cannot name a file outside the served folders (the database, the key)."""
+    for outside in ["webtube.sqlite3", ".file-link-key", "downloads/../webtube.sqlite3", "avatars", "/etc/passwd",
+                    "video_analysis/../.file-link-key"]:
         token = _serializer().dumps({"p": outside, "n": "x", "m": "application/octet-stream"})
         status, _, _ = _get(f"{server.url}{ROUTE}/{token}")
         assert status == 404, outside
@@ -109,3 +110,17 @@ def test_a_link_to_an_evicted_file_says_so(server: AppServer, cached_file: Path)
     status, _, body = _get(server.url + link)
     assert status == 410
     assert b"no longer in the download cache" in body
+
+
+def test_an_annotated_video_streams_from_the_analysis_folder(server: AppServer, cached_file: Path) -> None:
+    """The player of an analysed video reads the annotated copy through a link too (never the server's memory)."""
+    annotated = server.data_dir / "video_analysis" / "1" / secrets.token_hex(8) / "annotated.mp4"
+    annotated.parent.mkdir(parents=True)
+    annotated.write_bytes(BODY)
+    status, headers, body = _get(server.url + make_link(annotated, "video-analysis-1.mp4", "video/mp4"),
+                                 {"Range": "bytes=0-99"})
+    assert (status, body, headers["content-type"]) == (206, BODY[:100], "video/mp4")
+    link = make_link(annotated, "video-analysis-1.mp4", "video/mp4")
+    annotated.unlink()  # the analysis was deleted
+    status, _, body = _get(server.url + link)
+    assert (status, body) == (410, b"This file has been deleted.")

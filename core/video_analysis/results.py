@@ -19,6 +19,7 @@ from core.storage.video_models import VideoAnalysis, VideoPerson
 from core.studio.errors import BadInput, NotFound, owned
 from core.video_analysis import files
 from core.video_analysis.records import AnalysisInfo, AnalysisSummary, FoundPerson, PersonAppearance, TimeRange
+from core.videos.file_links import make_link
 
 MISSING = "There is no such video analysis."
 
@@ -109,6 +110,16 @@ def videos_with_person(owner_id: int, person_id: int) -> list[PersonAppearance]:
         return [PersonAppearance(analysis.id, analysis.job_id, analysis.video_id, _title(session, analysis.video_id),
                                  analysis.source_name, analysis.created_at, _ranges(found.ranges), found.seconds,
                                  files.absolute(found.thumbnail_path)) for found, analysis in rows]
+
+
+def annotated_link(owner_id: int, analysis_id: int, base_url_path: str = "") -> str:
+    """A signed, expiring URL path that streams the annotated video from disk (never through the server's
+    memory, as `st.video(path)` would)."""
+    info = get_analysis(owner_id, analysis_id)
+    if info.annotated is None or not info.annotated.is_file():
+        raise NotFound("This analysis has no annotated video.")
+    name = f"video-analysis-{info.id}.mp4"
+    return make_link(info.annotated, name, "video/mp4", base_url_path)
 
 
 def analysis_json(owner_id: int, analysis_id: int) -> dict:

@@ -1,8 +1,8 @@
-"""Unguessable, expiring links to files in the download cache, so "Save" streams from disk.
+"""Unguessable, expiring links to files under the data dir, so "Save" and the annotated videos stream from disk.
 
-Streamlit's download button keeps the file's bytes in the server's memory (one copy per session
-and click); a link instead names the file, and `core.videos.file_route` streams it from disk.
-A link is the file's place in the cache and the name to save it as, signed with a key kept in the
+Streamlit's download button and `st.video(path)` keep the file's bytes in the server's memory (one copy
+per session); a link instead names the file, and `core.videos.file_route` streams it from disk.
+A link is the file's place under the data dir and the name to save it as, signed with a key kept in the
 data dir and stamped with the time: it cannot be guessed or altered, and it stops working
 `WEBTUBE_DOWNLOAD_LINK_TTL_S` seconds after it was made. Nothing is stored per link, so every app
 server sharing the data dir accepts the links of the others.
@@ -23,6 +23,7 @@ from pathlib import Path
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.config import get_settings
+from core.video_analysis.files import ROOT as ANALYSIS_ROOT
 from core.videos.download_cache import cache_root
 
 ROUTE = "/_webtube/files"
@@ -46,8 +47,8 @@ class LinkedFile:
 
 
 def make_link(path: Path, file_name: str, mime: str, base_url_path: str = "") -> str:
-    """The URL path ("/_webtube/files/<token>") that serves `path`, a file in the download cache, as `file_name`."""
-    relative = path.resolve().relative_to(_downloads_root())
+    """The URL path ("/_webtube/files/<token>") that serves `path`, a file under the data dir, as `file_name`."""
+    relative = path.resolve().relative_to(_data_root())
     token = _serializer().dumps({"p": relative.as_posix(), "n": file_name, "m": mime})
     prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
     return f"{prefix}{ROUTE}/{token}"
@@ -61,17 +62,29 @@ def open_link(token: str) -> LinkedFile:
         raise LinkExpired("This download link has expired; press Download on the video page again.") from exc
     except BadSignature as exc:
         raise LinkInvalid("This download link is not valid.") from exc
-    root = _downloads_root()
-    path = (root / payload["p"]).resolve()
-    if not path.is_relative_to(root):
+    path = (_data_root() / payload["p"]).resolve()
+    if not any(path.is_relative_to(folder) for folder in _served_folders()):
         raise LinkInvalid("This download link is not valid.")
-    if not path.is_file():
+    if not path.is_file() and in_download_cache(path):
         raise FileNotFoundError("This video is no longer in the download cache; press Download on its page again.")
+    if not path.is_file():
+        raise FileNotFoundError("This file has been deleted.")
     return LinkedFile(path, payload["n"], payload["m"])
 
 
-def _downloads_root() -> Path:
-    return cache_root().resolve()
+def in_download_cache(path: Path) -> bool:
+    """Whether a linked file is a cached download (whose use counts for the cache's eviction order)."""
+    return path.is_relative_to(cache_root().resolve())
+
+
+def _data_root() -> Path:
+    return get_settings().data_dir.resolve()
+
+
+def _served_folders() -> tuple[Path, ...]:
+    """Only these folders of the data dir are ever served, whatever a signed token names: never the database,
+    the signing key, avatars or studio photos."""
+    return cache_root().resolve(), (_data_root() / ANALYSIS_ROOT).resolve()
 
 
 def _serializer() -> URLSafeTimedSerializer:

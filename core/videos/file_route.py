@@ -1,4 +1,4 @@
-"""The HTTP route behind "Save": streams a cached video from disk to whoever holds a valid link.
+"""The HTTP route behind "Save" and the annotated videos: streams a file from disk to whoever holds a valid link.
 
 Mounted beside Streamlit's own routes by `serve.py` (Streamlit's `st.App(routes=...)`), so it runs
 on the app's one port. Starlette's FileResponse reads the file in small chunks and honours Range
@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from core.videos.download_cache import touch
-from core.videos.file_links import ROUTE, LinkExpired, LinkInvalid, open_link
+from core.videos.file_links import ROUTE, LinkExpired, LinkInvalid, in_download_cache, open_link
 
 
 async def _serve(request: Request) -> Response:
@@ -22,7 +22,8 @@ async def _serve(request: Request) -> Response:
         return PlainTextResponse(str(exc), status_code=404)
     except (LinkExpired, FileNotFoundError) as exc:
         return PlainTextResponse(str(exc), status_code=410)
-    touch(linked.path.parent)  # a saved video counts as used, for the cache's eviction order
+    if in_download_cache(linked.path):
+        touch(linked.path.parent)  # a saved video counts as used, for the cache's eviction order
     return FileResponse(
         linked.path,
         media_type=linked.mime,

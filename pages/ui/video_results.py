@@ -4,9 +4,13 @@ export, "Add to my people" on an unknown, and deleting the analysis after a conf
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
+from urllib.parse import urljoin
 
 import streamlit as st
 
+from core.config import get_settings
 from core.jobs import queue
 from core.studio.errors import StudioError
 from core.video_analysis import results
@@ -90,6 +94,20 @@ def _delete(owner_id: int, info: AnalysisInfo) -> None:
                 st.rerun()
 
 
+def _annotated_source(owner_id: int, info: AnalysisInfo) -> str | Path:
+    """The annotated video streamed from disk through a signed link, kept for half its lifetime so a rerun does
+    not restart the player; AppTest has no browser URL to join it to, and gets the file itself."""
+    page_url = st.context.url
+    if not page_url:
+        return info.annotated
+    key, now = f"video-annotated-link-{info.id}", time.monotonic()
+    kept = st.session_state.get(key)
+    if not kept or now - kept[1] > get_settings().download_link_ttl_s / 2:
+        link = results.annotated_link(owner_id, info.id, st.get_option("server.baseUrlPath"))
+        kept = st.session_state[key] = (urljoin(page_url, link), now)
+    return kept[0]
+
+
 def _facts(info: AnalysisInfo) -> str:
     return " · ".join(
         [
@@ -123,6 +141,6 @@ def results_view(owner_id: int, analysis_id: int) -> None:
             timeline(timeline_rows(info.people), info.duration_s, key=f"video-timeline-{info.id}")
         if info.annotated is not None and info.annotated.is_file():
             st.markdown("**The video with faces boxed and named**")
-            st.video(info.annotated, width=min(VIDEO_PX, max(info.width, 480)))
+            st.video(_annotated_source(owner_id, info), width=min(VIDEO_PX, max(info.width, 480)))
         _export(owner_id, info)
         _delete(owner_id, info)
