@@ -1,0 +1,122 @@
+"""Faces of many photos at once: the next photos are prepared in threads while the model embeds, and the
+chips of many photos go through the embedder in one forward pass.
+
+Why: photo by photo, a forward pass holds one photo's two or three chips, too few to fill a GPU (each
+pass costs its launches and a host-device round trip whatever its size), and the GPU waits while the
+next photo is decoded. Here `workers` threads decode, detect, align and judge photos ahead of the
+embedder (at most `2 * workers` photos ahead: a prepared photo keeps its chips, never its pixels, so
+memory stays bounded), and the caller's thread embeds the chips of consecutive photos together (a pass
+takes whole photos until it holds `batch` faces, or `batch` photos) and hands the photos back in the
+order they came. Detection stays per photo: MTCNN's pyramid depends on each image's size, and running
+it in the worker threads already overlaps it with the embedding. Threads (`concurrent.futures`), not
+processes: Pillow's decoder and PyTorch's kernels release the GIL, and the models stay loaded once.
+
+A photo that fails (cannot be decoded, or its preparation raises) comes back in its place with its own
+error and the others go on; if a shared pass fails, its photos are embedded one by one, so that too is
+only the failing photo's error.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from core.faces.engine import FaceEngine
+from core.faces.types import Face
+
+T = TypeVar("T")
+_END = object()  # marks the end of the items
+# Faces a forward pass takes when WEBTUBE_EMBED_BATCH is not set: a GPU wants many (a pass costs about the
+# same for 3 chips as for 100); on a CPU a pass's cost grows with its chips, so a few photos' worth suffice
+# and the first results are not held back.
+DEFAULT_BATCH = {"cuda": 128, "cpu": 16}
+
+
+@dataclass
+class PhotoFaces(Generic[T]):
+    """One photo's outcome: every face found (largest first, embedded), or the error of this photo alone."""
+
+    item: T
+    faces: list[Face] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def batch_size(engine: FaceEngine) -> int:
+    """Faces a pass: WEBTUBE_EMBED_BATCH, else the default for the engine's device."""
+    return engine.settings.embed_batch or DEFAULT_BATCH.get(engine.device.type, DEFAULT_BATCH["cpu"])
+
+
+def _prepare(engine: FaceEngine, decode: Callable[[T], np.ndarray | None], item: T) -> PhotoFaces[T]:
+    """Decode, detect, align and judge one photo (no embedding); `decode` returning None means no pixels."""
+    try:
+        rgb = decode(item)
+        return PhotoFaces(item, [] if rgb is None else engine.analyse(rgb, embed=False))
+    except Exception as exc:  # this photo's failure, reported in its place
+        return PhotoFaces(item, error=exc)
+
+
+def _embed_each(engine: FaceEngine, photo: PhotoFaces[T]) -> None:
+    try:
+        vectors = engine.embed_chips(np.stack([face.chip for face in photo.faces]))
+    except Exception as exc:
+        photo.error, photo.faces = exc, []
+        return
+    for face, vector in zip(photo.faces, vectors, strict=True):
+        face.embedding = vector
+
+
+def _embed(engine: FaceEngine, photos: list[PhotoFaces[T]]) -> None:
+    """The faces of all `photos` in one forward pass; when that fails, photo by photo."""
+    faced = [photo for photo in photos if photo.faces and photo.error is None]
+    if not faced:
+        return
+    try:
+        vectors = engine.embed_chips(np.stack([face.chip for photo in faced for face in photo.faces]))
+    except Exception:
+        for photo in faced:
+            _embed_each(engine, photo)
+        return
+    faces = [face for photo in faced for face in photo.faces]
+    for face, vector in zip(faces, vectors, strict=True):
+        face.embedding = vector
+
+
+def analyse_photos(engine: FaceEngine, items: Iterable[T], decode: Callable[[T], np.ndarray | None],
+                   batch: int, workers: int) -> Iterator[PhotoFaces[T]]:
+    """Every item's faces, embedded about `batch` faces a pass, in the order of `items`.
+
+    `decode(item)` gives the photo's RGB pixels (or None when it has none to search) and runs in one of
+    `workers` threads; `items` is read lazily from the caller's thread, only as far as the look-ahead
+    needs, so a caller that stops yielding items stops the work after those already in flight.
+    """
+    source = iter(items)
+    ahead: deque[Future[PhotoFaces[T]]] = deque()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="face-batch")
+
+    def top_up() -> None:
+        while len(ahead) < 2 * workers:
+            item = next(source, _END)
+            if item is _END:
+                return
+            ahead.append(pool.submit(_prepare, engine, decode, item))
+
+    try:
+        top_up()
+        while ahead:
+            photos: list[PhotoFaces[T]] = []
+            faces = 0
+            while ahead and faces < batch and len(photos) < batch:
+                photo = ahead.popleft().result()
+                top_up()
+                photos.append(photo)
+                faces += len(photo.faces)
+            _embed(engine, photos)
+            yield from photos
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
