@@ -12,8 +12,8 @@ it in the worker threads already overlaps it with the embedding. Threads (`concu
 processes: Pillow's decoder and PyTorch's kernels release the GIL, and the models stay loaded once.
 
 A photo that fails (cannot be decoded, or its preparation raises) comes back in its place with its own
-error and the others go on; if a shared pass fails, its photos are embedded one by one, so that too is
-only the failing photo's error.
+error and the others go on. A failing pass (the device's trouble, never a photo's) ends the stream:
+the photos not yet handed back are the caller's to retry.
 """
 
 from __future__ import annotations
@@ -60,30 +60,16 @@ def _prepare(engine: FaceEngine, decode: Callable[[T], np.ndarray | None], item:
         return PhotoFaces(item, error=exc)
 
 
-def _embed_each(engine: FaceEngine, photo: PhotoFaces[T]) -> None:
-    try:
-        vectors = engine.embed_chips(np.stack([face.chip for face in photo.faces]))
-    except Exception as exc:
-        photo.error, photo.faces = exc, []
-        return
-    for face, vector in zip(photo.faces, vectors, strict=True):
-        face.embedding = vector
-
-
 def _embed(engine: FaceEngine, photos: list[PhotoFaces[T]]) -> None:
-    """The faces of all `photos` in one forward pass; when that fails, photo by photo."""
-    faced = [photo for photo in photos if photo.faces and photo.error is None]
-    if not faced:
-        return
-    try:
-        vectors = engine.embed_chips(np.stack([face.chip for photo in faced for face in photo.faces]))
-    except Exception:
-        for photo in faced:
-            _embed_each(engine, photo)
-        return
-    faces = [face for photo in faced for face in photo.faces]
-    for face, vector in zip(faces, vectors, strict=True):
-        face.embedding = vector
+    """The faces of all `photos` in one forward pass.
+
+    Not caught: a pass fails only for the device's sake (memory, a lost GPU), never for one photo's (every
+    chip has one shape), so its error ends the stream rather than being pinned on the photos of the pass.
+    """
+    faced = [face for photo in photos for face in photo.faces]
+    if faced:
+        for face, vector in zip(faced, engine.embed_chips(np.stack([face.chip for face in faced])), strict=True):
+            face.embedding = vector
 
 
 def analyse_photos(engine: FaceEngine, items: Iterable[T], decode: Callable[[T], np.ndarray | None],

@@ -5,7 +5,8 @@ Why a separate path from `import_item`: that one analyses and records one file, 
 an import holds many, and only together can their faces share a forward pass. Recording is unchanged
 (`record_item` claims the item in the transaction of its photo and faces), so a resumed or raced job
 still records each item at most once, and an item whose photo was prepared but not yet recorded when the
-process died is simply still pending.
+process died is simply still pending. A failing forward pass (out of GPU memory, a lost device) fails
+the job with the photos not yet recorded still pending, for a retry, rather than as failures of theirs.
 """
 
 from __future__ import annotations
