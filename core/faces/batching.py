@@ -34,7 +34,7 @@ _END = object()  # marks the end of the items
 # Faces a forward pass takes when WEBTUBE_EMBED_BATCH is not set: a GPU wants many (a pass costs about the
 # same for 3 chips as for 100); on a CPU a pass's cost grows with its chips, so a few photos' worth suffice
 # and the first results are not held back.
-DEFAULT_BATCH = {"cuda": 128, "cpu": 16}
+DEFAULT_BATCH = {"cuda": 128, "cpu": 8}
 
 
 @dataclass
@@ -77,8 +77,8 @@ def analyse_photos(engine: FaceEngine, items: Iterable[T], decode: Callable[[T],
     """Every item's faces, embedded about `batch` faces a pass, in the order of `items`.
 
     `decode(item)` gives the photo's RGB pixels (or None when it has none to search) and runs in one of
-    `workers` threads; `items` is read lazily from the caller's thread, only as far as the look-ahead
-    needs, so a caller that stops yielding items stops the work after those already in flight.
+    `workers` threads; `items` is read lazily, as far as the look-ahead needs. A caller that stops early
+    closes the generator: the photos in preparation finish, the others are never started.
     """
     source = iter(items)
     ahead: deque[Future[PhotoFaces[T]]] = deque()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,11 +71,14 @@ def _record(owner_id: int, album_id: int | None, job_id: int, photo: PhotoFaces[
     metrics.items_processed("import")
 
 
-def import_batched(owner_id: int, album_id: int | None, job_id: int, pending: Iterable[tuple[int, dict]],
-                   workers: int) -> None:
-    """Import the (seq, item) pairs in order; `pending` is read lazily, so a generator that stops yielding
-    (a cancelled job) stops the import once the photos already prepared are recorded."""
+def import_batched(owner_id: int, album_id: int | None, job_id: int, pending: list[tuple[int, dict]],
+                   workers: int, keep_going: Callable[[], bool]) -> None:
+    """Import the (seq, item) pairs in order while `keep_going()` holds (asked before each record: a cancelled
+    or taken-over job stops there, the photos prepared but not recorded stay pending)."""
     engine = get_engine()
-    items = (_Item(seq, item) for seq, item in pending)
-    for photo in analyse_photos(engine, items, _decode, batch_size(engine), workers):
-        _record(owner_id, album_id, job_id, photo)
+    photos = analyse_photos(engine, (_Item(seq, item) for seq, item in pending), _decode, batch_size(engine), workers)
+    with contextlib.closing(photos):  # stopping early still waits for the photos in preparation
+        for photo in photos:
+            if not keep_going():
+                return
+            _record(owner_id, album_id, job_id, photo)

@@ -5,8 +5,8 @@ transaction as its photo and faces, claiming it from "pending" first, so each it
 once and a crash before a commit leaves it pending. When a holder dies the job system queues the job
 again and the new run does only the pending items: nothing lost, nothing doubled. Within a job,
 WEBTUBE_IMPORT_WORKERS threads decode and detect the next files while the faces of several photos are
-embedded in one forward pass (core/studio/import_batches.py). Cancelling stops dispatching new items;
-the ones in flight finish.
+embedded in one forward pass (core/studio/import_batches.py). Cancelling stops the recording: the
+photos in preparation finish, the items not recorded stay pending.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import time
-from itertools import takewhile
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -86,8 +85,7 @@ def run_import(ctx: JobContext) -> dict:
         pending = [(i.seq, {"source": i.source, "original_name": i.original_name, "origin": i.origin})
                    for i in session.scalars(select(JobItem).where(JobItem.job_id == ctx.id,
                                                                   JobItem.status == "pending").order_by(JobItem.seq))]
-    dispatched = takewhile(lambda _: ctx.keep_going(), pending)  # a cancel stops dispatching
-    import_batched(ctx.owner_id, album_id, ctx.id, dispatched, get_settings().import_workers)
+    import_batched(ctx.owner_id, album_id, ctx.id, pending, get_settings().import_workers, ctx.keep_going)
     with session_scope() as session:
         job = session.get_one(Job, ctx.id)
         left = session.scalar(select(func.count()).where(JobItem.job_id == ctx.id, JobItem.status == "pending"))
