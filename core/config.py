@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     zip_max_mb: int = Field(2000, gt=0)  # a zip may hold at most this much once unpacked (a zip bomb is refused)
     zip_max_files: int = Field(5000, gt=0)  # and at most this many members
     import_workers: int = Field(2, ge=1, le=16)  # photos analysed at once by one import
+    embed_batch: int | None = Field(None, ge=1, le=4096)  # faces per forward pass of an import; None: by device
     metrics_port: int = Field(0, ge=0, le=65535)  # Prometheus /metrics of this process (app or worker); 0 = off
     metrics_addr: str = "127.0.0.1"  # the address /metrics listens on; 0.0.0.0 exposes it to the network
     monitor_interval_s: float = Field(5.0, ge=0.5, le=3600)  # the System page's samples: one every this many seconds

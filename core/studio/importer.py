@@ -123,24 +123,41 @@ def decode_for_faces(data: bytes) -> tuple[np.ndarray, tuple[float, float]]:
     return rgb, found.scale
 
 
-def analyse_file(data: bytes) -> Analysed:
-    """Decode and analyse one file's bytes (no database): faces, size, date; or the reason it cannot be read."""
+def read_item(item: dict) -> bytes:
+    """A job item's file, read bounded; raises ImageError, whose sentence is the item's failure message."""
+    data = read_bytes(item["source"], get_settings().max_upload_mb * 2**20)
+    if not data:
+        raise ImageError("The file is empty.")
+    return data
+
+
+def decode_file(data: bytes) -> tuple[Analysed, np.ndarray | None]:
+    """A file's record (hash, size, date) and the pixels to find faces in; no pixels when it cannot be read,
+    the record's `error` then says why."""
     found = Analysed(sha256=hashlib.sha256(data).hexdigest(), data=data)
     try:
-        rgb = _decode(found)
+        return found, _decode(found)
     except ImageError as exc:
         found.error = str(exc)
-        return found
     except (OSError, ValueError, SyntaxError) as exc:  # a header Pillow read once and not twice
         _log.info("studio header refused: %r", exc)
         found.error = "The image is damaged and cannot be read."
-        return found
-    faces = get_engine().analyse(rgb)
+    return found, None
+
+
+def keep_faces(found: Analysed, faces: list[EngineFace]) -> Analysed:
+    """Keep the confident faces of the analysed photo (embedded), or say why there are none."""
     found.faces = [face for face in faces if face.detection.score >= MIN_SCORE]
     if not found.faces:
         found.reason = ("Only unclear face-like shapes were found (detector score under "
                         f"{MIN_SCORE:.2f})." if faces else "No face was found in the photo.")
     return found
+
+
+def analyse_file(data: bytes) -> Analysed:
+    """Decode and analyse one file's bytes (no database): faces, size, date; or the reason it cannot be read."""
+    found, rgb = decode_file(data)
+    return found if rgb is None else keep_faces(found, get_engine().analyse(rgb))
 
 
 def _store(owner_id: int, found: Analysed) -> str:
@@ -239,13 +256,19 @@ def import_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item
     Raises ItemAlreadyDone when another worker recorded the item first (nothing of this run is kept).
     """
     try:
-        data = read_bytes(item["source"], get_settings().max_upload_mb * 2**20)
-        if not data:
-            raise ImageError("The file is empty.")
+        data = read_item(item)
     except ImageError as exc:
         record_failure(job_id, seq, str(exc))
         return Outcome("failed", str(exc))
-    found = analyse_file(data)
+    return record_item(owner_id, album_id, job_id, seq, item, analyse_file(data))
+
+
+def record_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dict,
+                found: Analysed) -> Outcome:
+    """Record an analysed item (claiming it, in one transaction with its photo and faces), then index its faces.
+
+    Raises ItemAlreadyDone when another worker recorded the item first (nothing of this run is kept).
+    """
     try:
         outcome = _write(owner_id, album_id, job_id, seq, item, found)
     except IntegrityError:  # the same bytes were recorded by a parallel worker a moment ago: a duplicate now

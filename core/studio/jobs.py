@@ -4,19 +4,18 @@ The unit of work is the JobItem (one file): the importer records an item's outco
 transaction as its photo and faces, claiming it from "pending" first, so each item is done at most
 once and a crash before a commit leaves it pending. When a holder dies the job system queues the job
 again and the new run does only the pending items: nothing lost, nothing doubled. Within a job,
-WEBTUBE_IMPORT_WORKERS threads analyse files at once (the models run outside the GIL). Cancelling
-stops dispatching new items; the ones in flight finish.
+WEBTUBE_IMPORT_WORKERS threads decode and detect the next files while the faces of several photos are
+embedded in one forward pass (core/studio/import_batches.py). Cancelling stops the recording: the
+photos in preparation finish, the items not recorded stay pending.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -26,12 +25,11 @@ from core.jobs.context import JobContext, JobFailed
 from core.jobs.holders import new_identity
 from core.jobs.queue import own_job
 from core.jobs.runner import run_claimed, wake_runner
-from core.monitoring import metrics
 from core.storage.database import session_scope
 from core.storage.models import User, utcnow
 from core.storage.studio_models import Job, JobItem
 from core.studio.errors import BadInput
-from core.studio.importer import ItemAlreadyDone, import_item
+from core.studio.import_batches import import_batched
 from core.studio.intake import Candidate, allowed_folder, gather, staging_dir, staging_root
 from core.studio.library import clean_album_name, create_album
 from core.studio.records import ImportSummary, JobItemInfo
@@ -80,37 +78,14 @@ def _prepare(owner_id: int, sources: list[Path], album_name: str, source: str,
     return candidates, album.id, staging
 
 
-def _one(owner_id: int, album_id: int, job_id: int, seq: int, item: dict) -> None:
-    try:
-        import_item(owner_id, album_id, job_id, seq, item)
-        metrics.items_processed("import")
-    except ItemAlreadyDone:
-        _log.info("studio: job %s item %s was recorded by another worker", job_id, seq)
-    except Exception as exc:  # one bad file is one line in the report, never the end of the import
-        _log.exception("studio: job %s item %s", job_id, seq)
-        from core.studio.importer import record_failure
-
-        with contextlib.suppress(ItemAlreadyDone):
-            record_failure(job_id, seq, f"The photo could not be imported ({type(exc).__name__}).")
-
-
 def run_import(ctx: JobContext) -> dict:
-    """The "import" job kind: the pending items through a small thread pool; staged files go once it ends."""
+    """The "import" job kind: the pending items through the face batches; staged files go once it ends."""
     album_id = ctx.params.get("album_id")
     with session_scope() as session:
         pending = [(i.seq, {"source": i.source, "original_name": i.original_name, "origin": i.origin})
                    for i in session.scalars(select(JobItem).where(JobItem.job_id == ctx.id,
                                                                   JobItem.status == "pending").order_by(JobItem.seq))]
-    workers = get_settings().import_workers
-    with ThreadPoolExecutor(workers, thread_name_prefix=f"studio-import-{ctx.id}") as pool:
-        inflight: set[Future] = set()
-        for seq, item in pending:
-            if not ctx.keep_going():
-                break
-            while len(inflight) >= workers:
-                _, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            inflight.add(pool.submit(_one, ctx.owner_id, album_id, ctx.id, seq, item))
-        wait(inflight)
+    import_batched(ctx.owner_id, album_id, ctx.id, pending, get_settings().import_workers, ctx.keep_going)
     with session_scope() as session:
         job = session.get_one(Job, ctx.id)
         left = session.scalar(select(func.count()).where(JobItem.job_id == ctx.id, JobItem.status == "pending"))
