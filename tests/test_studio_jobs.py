@@ -23,7 +23,7 @@ from core.storage.database import session_scope
 from core.storage.models import utcnow
 from core.storage.studio_models import Face, Job, JobItem
 from core.studio import jobs, library
-from core.studio.importer import ItemAlreadyDone, import_item
+from core.studio.importer import ItemAlreadyDone, analyse_file, read_item, record_item
 from core.studio.intake import gather, staging_dir
 from tests.support.job_checks import assert_no_doubles, wait_for_job
 from tests.support.studio_photos import GROUPS, PEOPLE, variants, zip_of
@@ -137,9 +137,10 @@ def test_an_item_is_recorded_at_most_once(owner: int) -> None:
     job_id = jobs.create_import_job(owner, candidates, album.id, [], "running", "here:1:cc")
     item = {"source": str(PEOPLE[0]), "original_name": PEOPLE[0].name, "origin": str(PEOPLE[0])}
 
-    first = import_item(owner, album.id, job_id, 0, item)
+    found = analyse_file(read_item(item))
+    first = record_item(owner, album.id, job_id, 0, item, found)
     with pytest.raises(ItemAlreadyDone):
-        import_item(owner, album.id, job_id, 0, item)  # a second worker racing for the same item
+        record_item(owner, album.id, job_id, 0, item, found)  # a second worker racing for the same item
 
     assert first.status == "processed"
     detail = library.photo_detail(owner, first.photo_id)

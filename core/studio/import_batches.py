@@ -1,8 +1,8 @@
 """An import job's pending items through the face batches: photos prepared ahead in threads, faces of many
-photos embedded in one pass (core/faces/batching.py), each photo then recorded exactly as `import_item` does.
+photos embedded in one pass (core/faces/batching.py), each photo then recorded by `record_item`.
 
-Why a separate path from `import_item`: that one analyses and records one file, for callers holding one;
-an import holds many, and only together can their faces share a forward pass. Recording is unchanged
+Why batches: only together can many photos' faces share a forward pass (one pass for many photos on a GPU;
+passes of a few faces measured no slower on the CPU, so every device runs this one path). Recording
 (`record_item` claims the item in the transaction of its photo and faces), so a resumed or raced job
 still records each item at most once, and an item whose photo was prepared but not yet recorded when the
 process died is simply still pending. A failing forward pass (out of GPU memory, a lost device) fails

@@ -250,19 +250,6 @@ def _write(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dic
         return outcome
 
 
-def import_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dict) -> Outcome:
-    """Import one job item (`source`, `original_name`, `origin`); the outcome is already recorded when it returns.
-
-    Raises ItemAlreadyDone when another worker recorded the item first (nothing of this run is kept).
-    """
-    try:
-        data = read_item(item)
-    except ImageError as exc:
-        record_failure(job_id, seq, str(exc))
-        return Outcome("failed", str(exc))
-    return record_item(owner_id, album_id, job_id, seq, item, analyse_file(data))
-
-
 def record_item(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dict,
                 found: Analysed) -> Outcome:
     """Record an analysed item (claiming it, in one transaction with its photo and faces), then index its faces.
