@@ -20,6 +20,8 @@ from core.storage.models import PasswordReset, utcnow
 from tests.support.app_driver import open_app, submit, texts
 from tests.support.smtp_inbox import Inbox, link_in, smtp_inbox
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "a long enough password"
 NEW = "quite another phrase entirely"
 SITE = "https://tube.example.org"

@@ -163,14 +163,18 @@ def _email_exists(session: Session, address: str) -> bool:
 
 
 def register(display_name: str, email: str, password: str, repeated: str) -> UserInfo:
-    """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT)."""
+    """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT).
+
+    Registrations run one at a time (`serialised_scope`): on PostgreSQL two INSERTs at once would each count
+    no account yet (neither sees the other's uncommitted row) and both become admins; SQLite's writes queue anyway.
+    """
     name = clean_name(display_name)
     address = normalize_email(email)
     validate_password(password, repeated, (address, name))
     password_hash = hash_password(password)
     taken = EmailTaken("An account with this email already exists. Sign in instead.")
     try:
-        with session_scope() as session:
+        with serialised_scope("register") as session:
             if _email_exists(session, address):
                 raise taken
             # the studio's default library (core.studio.owners) is an account nobody signs in to: not a first user
