@@ -38,10 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`database` is a parameter of every test of a both_databases module that uses the data directory."""
+    """`database` is a parameter of every test of a both_databases module that uses the data directory.
+
+    Module scope: a module's tests run on SQLite, then on PostgreSQL, so a module-scoped fixture built on
+    the database (an imported studio library) is built once per database, not once per test."""
     if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
         chosen = DATABASES[:1] if metafunc.definition.get_closest_marker("sqlite_only") else DATABASES
-        metafunc.parametrize("database", chosen, indirect=True)
+        metafunc.parametrize("database", chosen, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +54,7 @@ def postgres() -> Iterator[PostgresDatabases]:
         yield databases
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def database(request: pytest.FixtureRequest) -> str:
     """Which database the test runs on: "sqlite" unless its module runs on both."""
     return getattr(request, "param", "sqlite")

@@ -41,10 +41,11 @@ class PostgresDatabases:
         get_settings.cache_clear()
         close_engine(template_url)  # a template must have no connections while it is copied
 
-    def create(self, migrated: bool = True) -> str:
-        """A new database: a copy of the migrated template, or (not `migrated`) one with no tables at all."""
+    def create(self, like: str | None = None, migrated: bool = True) -> str:
+        """A new database: a copy of `like` (a database of this server that nobody is connected to), else of
+        the migrated template, or (not `migrated`) one with no tables at all."""
         name = f"test_{next(self._names)}"
-        template = self._template if migrated else "template0"
+        template = make_url(like).database if like else self._template if migrated else "template0"
         with self._admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         return self._url.set(database=name).render_as_string(hide_password=False)
