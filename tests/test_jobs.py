@@ -112,6 +112,7 @@ def _faces(owner_id: int) -> int:
         return session.scalar(select(func.count(Face.id)).where(Face.owner_id == owner_id))
 
 
+@pytest.mark.sqlite_only  # CI time: its database work (conditional updates) runs on PostgreSQL in the tests above
 def test_a_worker_stopped_mid_job_hands_it_back_and_it_finishes_once(owner: int, data_dir: Path,
                                                                      tmp_path: Path) -> None:
     photos = variants(PEOPLE[0], 12, tmp_path / "many")
