@@ -3,8 +3,9 @@
 A test module opts in to both with `pytestmark = pytest.mark.both_databases` (tests/conftest.py turns
 that into a `database` parameter: ids end in `[sqlite]` / `[postgresql]`). PostgreSQL is one server per
 test process (an xdist worker), started the first time a test asks for it. Its template database is
-migrated and seeded once; each test gets `CREATE DATABASE ... TEMPLATE` of it (a file copy, tens of
-milliseconds, where running the eight migrations again would take seconds) and drops it afterwards.
+migrated and seeded once; each test gets `CREATE DATABASE ... TEMPLATE` of it and drops it afterwards
+(copy and first open 0.3 s on the loaded 2-core machine, against 0.7-1.1 s for an empty database migrated
+from nothing).
 """
 
 from __future__ import annotations

@@ -88,13 +88,11 @@ def library(library_template: Template, tmp_path: Path, monkeypatch: pytest.Monk
     """This test's own copy of the imported library."""
     data = tmp_path / "data"
     shutil.copytree(library_template.data_dir, data, ignore=shutil.ignore_patterns("*.lock"))
-    postgres: PostgresDatabases | None = None
     url = None
     if library_template.database_url:
-        postgres = request.getfixturevalue("postgres")
-        url = postgres.create(like=library_template.database_url)
+        url = request.getfixturevalue("postgres").create(like=library_template.database_url)
     _point_at(monkeypatch, data, url)
     yield Library(data, resolve_owner(None), resolve_owner("stranger@example.com"))
     get_settings.cache_clear()
-    if postgres is not None and url is not None:
-        postgres.drop(url)
+    if url is not None:
+        request.getfixturevalue("postgres").drop(url)
