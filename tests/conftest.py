@@ -1,4 +1,9 @@
-"""Shared fixtures: the real photos in tests/data/faces and an isolated data directory per test."""
+"""Shared fixtures: the real photos in tests/data/faces and an isolated data directory (and database) per test.
+
+A module marked `pytest.mark.both_databases` runs each of its tests on SQLite and on a real PostgreSQL
+(`[sqlite]` / `[postgresql]` in the test ids; tests/support/databases.py); a test in it marked
+`pytest.mark.sqlite_only` checks something only SQLite has (its pragmas, its file) and runs once.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from playwright.sync_api import expect
 
 from core.config import get_settings
 from tests.support.app_driver import ServerPagesManager
+from tests.support.databases import DATABASES, PostgresDatabases, postgres_databases
 from tests.support.paths import FACES_DIR
 
 pytest_plugins = ["tests.support.media_server"]
@@ -26,15 +32,68 @@ def faces_dir() -> Path:
     return FACES_DIR
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_databases: every test of the module runs on SQLite and PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite's own behaviour, in a both_databases module")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`database` is a parameter of every test of a both_databases module that uses the data directory.
+
+    Module scope: a module's tests run on SQLite, then on PostgreSQL, so a module-scoped fixture built on
+    the database (an imported studio library) is built once per database, not once per test."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        chosen = DATABASES[:1] if metafunc.definition.get_closest_marker("sqlite_only") else DATABASES
+        metafunc.parametrize("database", chosen, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    """This test process's PostgreSQL server, started on first use, with its migrated template database."""
+    with postgres_databases() as databases:
+        yield databases
+
+
+@pytest.fixture(scope="module")
+def database(request: pytest.FixtureRequest) -> str:
+    """Which database the test runs on: "sqlite" unless its module runs on both."""
+    return getattr(request, "param", "sqlite")
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh WEBTUBE_DATA_DIR (and SQLite database) for one test; weights stay shared."""
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str,
+             request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A fresh WEBTUBE_DATA_DIR for one test, with a fresh database in it (SQLite) or beside it (PostgreSQL,
+    migrated like a site that has started once); weights stay shared."""
     monkeypatch.setenv("WEBTUBE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("WEBTUBE_ALLOW_PRIVATE_URLS", "true")
+    url = None
+    if database == "postgresql":
+        postgres: PostgresDatabases = request.getfixturevalue("postgres")
+        url = postgres.create()
+        monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+    if url is not None:
+        postgres.drop(url)
+
+
+@pytest.fixture
+def blank_database(data_dir: Path, database: str, request: pytest.FixtureRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test's database (URL) before any server has opened it: no tables at all (SQLite: no file yet)."""
+    url = None
+    if database == "postgresql":
+        postgres: PostgresDatabases = request.getfixturevalue("postgres")
+        url = postgres.create(migrated=False)
+        monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield get_settings().database_url
+    get_settings.cache_clear()
+    if url is not None:
+        postgres.drop(url)
 
 
 @pytest.fixture

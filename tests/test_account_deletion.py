@@ -29,6 +29,8 @@ from core.studio.people import assign_face, create_person
 from core.videos.sharing import share_video
 from tests.support.media_server import MediaServer
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "a long enough password"
 OWNER_COLUMNS = ("user_id", "owner_id")
 

@@ -25,6 +25,8 @@ from core.accounts.users import (
 from core.storage.database import session_scope
 from core.storage.models import LoginFailure, User
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 
 

@@ -16,6 +16,8 @@ from core.videos.sharing import share_video, videos_of
 from tests.support.app_driver import button, fill, open_app, submit, texts
 from tests.support.media_server import MediaServer
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "a long enough password"
 
 

@@ -1,8 +1,8 @@
 """The one job system: claims, two worker processes on one database, a worker stopped mid-job, retry, delete.
 
-The worker processes are real (`python -m core worker` on the test's SQLite database) and run real
-import jobs with the face models; one test kind stands in only where the runner's own error path is
-the thing under test.
+The worker processes are real (`python -m core worker` on the test's database: SQLite, then PostgreSQL,
+where the next job is picked with `FOR UPDATE SKIP LOCKED`) and run real import jobs with the face models;
+one test kind stands in only where the runner's own error path is the thing under test.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from tests.support.job_checks import assert_no_doubles, wait_for_job
 from tests.support.studio_photos import PEOPLE, variants
 
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
+
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -71,6 +73,24 @@ def test_a_queued_job_is_claimed_by_exactly_one_of_many_racing_workers(owner: in
     assert queue.job_info(owner, job_id).attempts == 1
 
 
+def test_racing_workers_asking_for_the_next_job_each_take_a_different_one(owner: int) -> None:
+    job_ids = [_queued_import(owner, PEOPLE[:1], f"Queue {n}") for n in range(6)]
+    barrier = threading.Barrier(8)
+    taken: list[int | None] = []
+
+    def race(n: int) -> None:
+        barrier.wait()
+        taken.append(queue.claim_next(f"racer:{n}:x"))
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken, key=lambda t: t or 0) == [None, None, *job_ids]  # six jobs for eight: two find none
+    assert {(i.status, i.attempts) for i in (queue.job_info(owner, j) for j in job_ids)} == {("running", 1)}
+
+
 def test_two_worker_processes_share_the_queue_and_never_take_the_same_job(owner: int, data_dir: Path,
                                                                          tmp_path: Path) -> None:
     job_ids = [_queued_import(owner, variants(PEOPLE[n], 2, tmp_path / f"a{n}"), f"Album {n}") for n in range(4)]
@@ -92,6 +112,7 @@ def _faces(owner_id: int) -> int:
         return session.scalar(select(func.count(Face.id)).where(Face.owner_id == owner_id))
 
 
+@pytest.mark.sqlite_only  # CI time: its database work (conditional updates) runs on PostgreSQL in the tests above
 def test_a_worker_stopped_mid_job_hands_it_back_and_it_finishes_once(owner: int, data_dir: Path,
                                                                      tmp_path: Path) -> None:
     photos = variants(PEOPLE[0], 12, tmp_path / "many")

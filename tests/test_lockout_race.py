@@ -1,7 +1,9 @@
 """The lockout under a parallel attack: many sign-ins for one email at once check at most the limit's worth.
 
-Real threads against the real SQLite file; bcrypt at cost 10 (tens of milliseconds a check, like a
-real server) so the attempts truly overlap. Password checks are counted by wrapping `check_password`.
+Real threads against the real SQLite file and a real PostgreSQL (where the serialised transaction is an
+advisory lock on the email, not the database's write lock); bcrypt at cost 10 (tens of milliseconds a
+check, like a real server) so the attempts truly overlap. Password checks are counted by wrapping
+`check_password`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ EMAIL = "ann@example.com"
 PASSWORD = "correct horse battery"
 ATTEMPTS = 60
 LIMIT = 5
+
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -50,7 +54,8 @@ class CheckCounter:
         return self._real(password, password_hash)
 
 
-def _burst(passwords: list[str], wait_for: dict[int, threading.Event]) -> dict[int, UserInfo | AccountError]:
+def _burst(passwords: list[str], wait_for: dict[int, threading.Event],
+           email: str = EMAIL) -> dict[int, UserInfo | AccountError]:
     """Every password in its own thread, released together; attempt i first waits for `wait_for[i]`, if given."""
     results: dict[int, UserInfo | AccountError] = {}
     barrier = threading.Barrier(len(passwords))
@@ -60,7 +65,7 @@ def _burst(passwords: list[str], wait_for: dict[int, threading.Event]) -> dict[i
         if index in wait_for:
             assert wait_for[index].wait(timeout=30), "the first checks never started"
         try:
-            results[index] = sign_in(EMAIL, password)
+            results[index] = sign_in(email, password)
         except AccountError as exc:
             results[index] = exc
 
@@ -108,6 +113,18 @@ def test_in_a_burst_in_any_order_only_a_checked_password_can_sign_in(
     assert len(counter.checked) <= LIMIT
     signed_in = [r for r in results.values() if isinstance(r, UserInfo)]
     assert len(signed_in) == (1 if PASSWORD in counter.checked else 0)
+
+
+def test_a_burst_for_an_email_without_an_account_is_locked_out_alike(
+    account: UserInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No account row to lock: the attempts still line up (on PostgreSQL a row lock alone let all sixty
+    through to a password check), so the burst looks exactly like one against a real account."""
+    counter = CheckCounter(monkeypatch)
+    results = _burst([f"guess {i}" for i in range(ATTEMPTS)], wait_for={}, email="nobody@example.com")
+    assert len(counter.checked) == LIMIT
+    assert all(isinstance(r, AccountError) for r in results.values())
+    assert sum(isinstance(r, AccountLocked) for r in results.values()) >= ATTEMPTS - LIMIT
 
 
 def test_a_right_password_is_refused_when_the_email_was_locked_during_its_check(

@@ -3,6 +3,7 @@ followed; the link sets a new password, ends every session and cannot be used tw
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from core.storage.database import session_scope
 from core.storage.models import PasswordReset, utcnow
 from tests.support.app_driver import open_app, submit, texts
 from tests.support.smtp_inbox import Inbox, link_in, smtp_inbox
+
+pytestmark = pytest.mark.both_databases
 
 PASSWORD = "a long enough password"
 NEW = "quite another phrase entirely"
@@ -87,6 +90,28 @@ def test_a_newer_link_replaces_the_older_and_links_expire(site: Path) -> None:
         reset_password(new, NEW, NEW)
     with pytest.raises(ResetLinkInvalid):
         resets.account_for(None)
+
+
+def test_a_link_opened_in_four_tabs_at_once_sets_the_password_once(site: Path) -> None:
+    """On PostgreSQL all four used to find the link live and set their password (SQLite's write lock queued them)."""
+    ann = register("Ann", "ann@example.com", PASSWORD, PASSWORD)
+    token = resets.create_token(ann.id)
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def use(index: int) -> None:
+        start.wait(timeout=30)
+        try:
+            outcomes.append(reset_password(token, f"{NEW} {index}", f"{NEW} {index}").email)
+        except ResetLinkInvalid:
+            outcomes.append("refused")
+
+    tabs = [threading.Thread(target=use, args=(i,)) for i in range(4)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(timeout=60)
+    assert sorted(outcomes) == ["ann@example.com"] + ["refused"] * 3
 
 
 def test_without_a_mail_server_or_public_address_no_email_is_offered(

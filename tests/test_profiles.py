@@ -15,6 +15,8 @@ from core.accounts.users import InvalidName, UserInfo, get_user, register
 from core.config import get_settings
 from core.faces.decode_slots import HEAVY_DECODE_BYTES, decode_slot
 
+pytestmark = pytest.mark.both_databases
+
 
 def _user() -> UserInfo:
     return register("Ann", "ann@example.com", "a long enough password", "a long enough password")

@@ -1,9 +1,10 @@
 """Many processes opening one brand-new database at once: one upgrades it, the others wait, all register.
 
 Real processes (each a fresh `python` that imports the app, like separate servers) on a real SQLite
-file; they wait for one start signal so they really open the database together. Before the
-cross-process lock, 32 of 60 registrations failed with `table ... already exists`, and two were
-told their email was taken because a category-seeding clash looked like one.
+file and on a real, empty PostgreSQL database (where the lock is an advisory lock); they wait for one
+start signal so they really open the database together. Before the cross-process lock, 32 of 60
+registrations failed with `table ... already exists`, and two were told their email was taken because
+a category-seeding clash looked like one.
 """
 
 from __future__ import annotations
@@ -12,22 +13,25 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from core.accounts import users
 from core.accounts.users import EmailTaken, list_users, register
-from core.storage.database import session_scope
+from core.storage.database import create_engine_for, session_scope
 from core.storage.models import Category, User
 from core.videos.categories import CATEGORIES
 
 PROCESSES = 20
 PASSWORD = "a long enough password"
+
+pytestmark = pytest.mark.both_databases
 
 
 # One process: wait for the start file, then register (which opens, upgrades and seeds the database).
@@ -47,9 +51,9 @@ except Exception as exc:
 """
 
 
-def _race(data_dir: Path) -> dict[int, str]:
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment |= {"WEBTUBE_DATA_DIR": str(data_dir), "WEBTUBE_BCRYPT_ROUNDS": "4"}
+def _race(data_dir: Path, database_url: str) -> dict[int, str]:
+    environment = os.environ | {"WEBTUBE_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+                                "WEBTUBE_BCRYPT_ROUNDS": "4"}
     go = data_dir / "go"
     root = Path(__file__).resolve().parents[1]
     workers = [
@@ -75,15 +79,35 @@ def _race(data_dir: Path) -> dict[int, str]:
     return outcomes
 
 
-def test_twenty_processes_register_on_a_brand_new_database(site: Path) -> None:
-    assert not (site / "webtube.sqlite3").exists()
-    outcomes = _race(site)
+def test_twenty_processes_register_on_a_brand_new_database(site: Path, blank_database: str) -> None:
+    bare = create_engine_for(blank_database)
+    assert inspect(bare).get_table_names() == []
+    bare.dispose()
+    outcomes = _race(site, blank_database)
     assert outcomes == {i: "ok" for i in range(PROCESSES)}
     users = list_users()
     assert sorted(u.email for u in users) == sorted(f"person{i}@example.com" for i in range(PROCESSES))
     assert sum(u.is_admin for u in users) == 1  # still exactly one first account
     with session_scope() as session:
         assert session.scalar(select(func.count(Category.id))) == len(CATEGORIES)  # seeded once
+
+
+def test_registrations_at_the_same_moment_make_exactly_one_first_admin(site: Path) -> None:
+    """On PostgreSQL, twelve INSERTs at once each counted no account yet and up to eight became admins;
+    registrations now queue (an advisory lock there), as SQLite's writes always did."""
+    start = threading.Barrier(12)
+
+    def join(index: int) -> None:
+        start.wait(timeout=30)
+        register(f"Person {index}", f"person{index}@example.com", PASSWORD, PASSWORD)
+
+    threads = [threading.Thread(target=join, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    users = list_users()
+    assert len(users) == 12 and sum(u.is_admin for u in users) == 1
 
 
 def test_only_a_real_duplicate_email_is_reported_as_taken(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

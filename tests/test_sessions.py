@@ -26,6 +26,8 @@ from core.storage.database import get_engine, session_scope
 from core.storage.models import AuthSession, User, utcnow
 from pages.ui.session_cookie import served_over_https
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a different staple phrase"
 

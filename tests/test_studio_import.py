@@ -22,6 +22,8 @@ from core.studio.errors import NotFound
 from core.studio.importer import import_paths
 from tests.support.studio_photos import GROUPS, PEOPLE, jpeg_bytes, no_face_photo
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def owner(site: Path) -> int:

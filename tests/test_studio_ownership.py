@@ -17,6 +17,8 @@ from core.studio.importer import import_paths
 from core.studio.owners import DEFAULT_LIBRARY_EMAIL, resolve_owner
 from tests.support.studio_photos import GROUPS, PEOPLE
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 
 

@@ -25,6 +25,8 @@ from core.studio.library import faces_of, thumbs_dir
 from tests.support.paths import FACES_DIR
 from tests.support.studio_library import HELD_OUT, Library, library, library_template  # noqa: F401
 
+pytestmark = pytest.mark.both_databases
+
 
 def _cluster_of(owner_id: int, person: str) -> clustering.ClusterInfo:
     """The cluster whose faces come from people/<person>/ (clustering tests show clusters are pure)."""

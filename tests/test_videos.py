@@ -49,6 +49,8 @@ from core.videos.thumbnails import cached_thumbnail, thumbnail_path
 from tests.support.app_server import free_port
 from tests.support.media_server import CLIP, CLIP_TITLE, FakeDns, MediaServer, Route
 
+pytestmark = pytest.mark.both_databases
+
 YOUTUBE_ID = "dQw4w9WgXcQ"
 
 
@@ -378,6 +380,7 @@ def test_download_failures_are_explained(
 # --- storage -------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(site: Path) -> None:
     with get_engine().connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -464,6 +467,7 @@ def test_a_25001_character_search_is_cut_and_still_answers(site: Path) -> None:
     assert feed_page(query="piano" + " " * 25_000 + "nonsense").total == 1  # the words past the cut are left out
 
 
+@pytest.mark.sqlite_only  # PostgreSQL has no limit on a LIKE pattern's length to run into
 def test_a_search_the_database_cannot_run_gets_one_sentence(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("core.videos.feed.MAX_SEARCH_CHARS", 1_000_000)  # as if there were no cap
     _video(_user(), "Piano sonata", "")  # SQLite checks a pattern's length only when it meets a row

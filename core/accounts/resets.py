@@ -157,7 +157,7 @@ def reset_password(token: str | None, new: str, repeated: str) -> UserInfo:
     user = account_for(token)
     validate_password(new, repeated, (user.email, user.display_name))
     password_hash = hash_password(new)
-    with serialised_scope() as session:
+    with serialised_scope(f"password-reset:{user.id}") as session:  # one use of the link, even from two tabs at once
         row = _live(session, token)
         if row is None:  # used or replaced meanwhile (another tab)
             raise ResetLinkInvalid()

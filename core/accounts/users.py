@@ -12,6 +12,7 @@ import hashlib
 import math
 import os
 import unicodedata
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -162,14 +163,18 @@ def _email_exists(session: Session, address: str) -> bool:
 
 
 def register(display_name: str, email: str, password: str, repeated: str) -> UserInfo:
-    """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT)."""
+    """Create an account; the first account on a fresh database becomes the admin (decided in the same INSERT).
+
+    Registrations run one at a time (`serialised_scope`): on PostgreSQL two INSERTs at once would each count
+    no account yet (neither sees the other's uncommitted row) and both become admins; SQLite's writes queue anyway.
+    """
     name = clean_name(display_name)
     address = normalize_email(email)
     validate_password(password, repeated, (address, name))
     password_hash = hash_password(password)
     taken = EmailTaken("An account with this email already exists. Sign in instead.")
     try:
-        with session_scope() as session:
+        with serialised_scope("register") as session:
             if _email_exists(session, address):
                 raise taken
             # the studio's default library (core.studio.owners) is an account nobody signs in to: not a first user
@@ -257,17 +262,20 @@ def _record_failure(session: Session, address: str, now: datetime) -> int:
     return attempt.id
 
 
-def _account_locked(session: Session, address: str) -> User | None:
-    """The account behind `address`, its row locked until the transaction ends (PostgreSQL and the like:
-    `SELECT ... FOR UPDATE`; SQLite's `serialised_scope` already holds the whole database's write lock)."""
-    return session.scalar(select(User).where(User.email == address).with_for_update())
+def _lockout_scope(address: str) -> AbstractContextManager[Session]:
+    """One transaction at a time per email, across threads, processes and servers: SQLite's write lock, or on
+    PostgreSQL an advisory lock on the email (a row lock on the account would leave unknown emails unguarded)."""
+    return serialised_scope(f"sign-in:{address}")
+
+
+def _account(session: Session, address: str) -> User | None:
+    return session.scalar(select(User).where(User.email == address))
 
 
 def record_failure(email: str) -> int:
     """A failed sign-in by another route (the face) for a normalised `email`, under the same lockout;
     returns the lock's seconds left."""
-    with serialised_scope() as session:
-        _account_locked(session, email)
+    with _lockout_scope(email) as session:
         now = utcnow()
         _record_failure(session, email, now)
         return _lock_left(session, email, now)
@@ -279,8 +287,8 @@ def _admit(address: str) -> tuple[int, User | None]:
     The lock check and the count are one serialised transaction, so parallel attempts line up:
     with a limit of 5, the sixth finds five counted and is refused before any password is checked.
     """
-    with serialised_scope() as session:
-        user = _account_locked(session, address)
+    with _lockout_scope(address) as session:
+        user = _account(session, address)
         now = utcnow()
         left = _lock_left(session, address, now)
         if left:
@@ -290,8 +298,8 @@ def _admit(address: str) -> tuple[int, User | None]:
 
 def _accept(address: str, attempt: int) -> UserInfo | None:
     """The password was right: sign in unless other attempts locked the email meanwhile (or the account went)."""
-    with serialised_scope() as session:
-        user = _account_locked(session, address)
+    with _lockout_scope(address) as session:
+        user = _account(session, address)
         if user is None or _lock_left(session, address, utcnow(), excluding=attempt):
             return None
         # This success forgives the attempts counted before it; ones let through after it still count.

@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from core.jobs import kinds
 from core.jobs.holders import held_here, holder_gone
@@ -70,29 +71,40 @@ def enqueue(owner_id: int, kind: str, params: dict, total: int = 0, wake: bool =
     return job_id
 
 
-def claim(job_id: int, worker: str) -> bool:
-    """Take a queued job for `worker`; False when another worker took it first (one conditional UPDATE)."""
+def _take(session: Session, job: Job, worker: str) -> bool:
+    """queued -> running for `worker`, by one conditional UPDATE: False when another worker changed it first."""
     now = utcnow()
+    params = params_of(job)
+    params["run"] = {"since": now.isoformat(), "done": job.done}  # this run's start, for the speed
+    return session.execute(
+        update(Job).where(Job.id == job.id, Job.status == "queued").values(
+            status="running", worker=worker, heartbeat_at=now, started_at=func.coalesce(Job.started_at, now),
+            params=json.dumps(params), attempts=Job.attempts + 1, error=None)
+    ).rowcount == 1
+
+
+def claim(job_id: int, worker: str) -> bool:
+    """Take a queued job for `worker`; False when another worker took it first."""
     with session_scope() as session:
         job = session.get(Job, job_id)
-        if job is None:
-            return False
-        params = params_of(job)
-        params["run"] = {"since": now.isoformat(), "done": job.done}  # this run's start, for the speed
-        taken = session.execute(
-            update(Job).where(Job.id == job_id, Job.status == "queued").values(
-                status="running", worker=worker, heartbeat_at=now, started_at=func.coalesce(Job.started_at, now),
-                params=json.dumps(params), attempts=Job.attempts + 1, error=None)
-        ).rowcount
-        return taken == 1
+        return job is not None and _take(session, job, worker)
 
 
 def claim_next(worker: str) -> int | None:
-    """The oldest queued job, claimed for `worker`, or None when the queue is empty."""
+    """The oldest queued job, claimed for `worker`, or None when the queue is empty.
+
+    PostgreSQL locks the oldest queued row that no other claimer holds (`FOR UPDATE SKIP LOCKED`) and takes
+    it in the same transaction, so racing workers take different jobs at once instead of queueing on one
+    row. SQLite has no row locks: a few of the oldest are tried in turn, each with `_take`'s conditional update.
+    """
+    queued = (select(Job).where(Job.status == "queued", Job.kind.in_(list(kinds.KINDS)))
+              .order_by(Job.created_at, Job.id))
     with session_scope() as session:
-        queued = session.scalars(select(Job.id).where(Job.status == "queued", Job.kind.in_(list(kinds.KINDS)))
-                                 .order_by(Job.created_at, Job.id).limit(20)).all()
-    for job_id in queued:
+        if session.get_bind().dialect.name == "postgresql":
+            job = session.scalars(queued.limit(1).with_for_update(skip_locked=True)).first()
+            return job.id if job is not None and _take(session, job, worker) else None
+        candidates = session.scalars(queued.with_only_columns(Job.id).limit(20)).all()
+    for job_id in candidates:
         if claim(job_id, worker):
             return job_id
     return None

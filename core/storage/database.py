@@ -90,6 +90,15 @@ def get_engine() -> Engine:
     return engine
 
 
+def close_engine(url: str) -> None:
+    """Close the pooled connections to `url` and forget its engine, so the database can be dropped or copied
+    (the tests drop each PostgreSQL database they make); a later `get_engine()` opens and checks it again."""
+    with _lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception, so nothing half-written stays."""
@@ -98,16 +107,21 @@ def session_scope() -> Iterator[Session]:
 
 
 @contextmanager
-def serialised_scope() -> Iterator[Session]:
-    """Like `session_scope`, but on SQLite the transaction holds the write lock from its first statement.
+def serialised_scope(*keys: str) -> Iterator[Session]:
+    """Like `session_scope`, but check-then-write blocks about the same thing run one at a time, across
+    threads and processes (the sign-in lockout: count the failures, then add one).
 
-    SQLite's `BEGIN IMMEDIATE` makes check-then-write blocks (the sign-in lockout) run one at a
-    time across threads and processes. Other databases keep their usual transaction: callers lock
-    the rows they depend on with `SELECT ... FOR UPDATE`, which SQLite would ignore.
+    SQLite: `BEGIN IMMEDIATE` holds the database's write lock from the first statement, whatever the keys.
+    PostgreSQL: a transaction-level advisory lock on each of `keys` (e.g. "sign-in:ann@example.com"), taken
+    in sorted order so two blocks never deadlock; it works where no row exists yet to lock with
+    `SELECT ... FOR UPDATE` (an unknown email's failures). Without keys, callers lock the rows they depend on.
     """
     with get_engine().connect() as connection, connection.begin():  # committed here, rolled back on any exception
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would otherwise begin lazily, unlocked
+        elif connection.dialect.name == "postgresql":
+            for key in sorted(set(keys)):  # released when the transaction ends
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
         with Session(bind=connection, expire_on_commit=False) as session:  # joins; never ends the transaction
             yield session
             session.flush()

@@ -14,9 +14,20 @@ from sqlalchemy import Connection
 HERE = Path(__file__).resolve().parent
 
 
-def upgrade_to_head(connection: Connection) -> None:
-    """Bring the schema to the newest revision over `connection`; revisions alter tables, so rows are kept."""
-    config = Config()  # no ini file: the app configures Alembic in code
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration in code (no ini file), working over `connection` when one is given."""
+    config = Config()
     config.set_main_option("script_location", str(HERE))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_to(connection: Connection, revision: str) -> None:
+    """Bring the schema to `revision` over `connection`; revisions alter tables, so rows are kept."""
+    command.upgrade(alembic_config(connection), revision)
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    """Bring the schema to the newest revision over `connection` (what every start does)."""
+    upgrade_to(connection, "head")
