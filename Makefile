@@ -48,6 +48,7 @@ bench: $(DEV) system-tools
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	$(PY) -m bench.bench_faces
 	$(PY) -m bench.bench_site
+	$(PY) -m bench.bench_feed_postgres
 	$(PY) -m bench.bench_signin
 	$(PY) -m bench.bench_models
 	$(PY) -m bench.bench_lockout

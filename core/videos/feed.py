@@ -1,7 +1,10 @@
 """The home feed: everyone's videos, newest first, filtered by category and searched in title and comment.
 
-Numbered pages use LIMIT/OFFSET over the (created_at, id) index; a count, one page of rows with
-their owners, and their categories in one more query stay well under 100 ms at 10,000 videos.
+Numbered pages use LIMIT/OFFSET over the (created_at, id) index (an author's: (owner_id, created_at, id)),
+skipping index entries only: the page's ids are chosen first, then only those rows are read with their owners,
+and their categories in one more query. The number of pages of the whole feed or a category comes from the
+counts the database keeps (core/videos/counts.py); a search or an author page counts its matches. At
+1,000,000 videos on PostgreSQL see bench/bench_feed_postgres.py and docs/scaling.md.
 
 Searches use the first `MAX_SEARCH_CHARS` characters and `MAX_SEARCH_WORDS` words of the query,
 cut silently (the search box itself stops at that length, and the page says so for longer links),
@@ -15,9 +18,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from core.storage.database import session_scope
 from core.storage.models import Category, User, Video, video_categories
+from core.videos.counts import video_count
 from core.videos.records import CategoryInfo, VideoCard, card, category_info, with_cards
 
 PAGE_SIZE = 12
@@ -54,10 +59,16 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(column: ColumnElement[str], word: str) -> ColumnElement[bool]:
+    """lower(column) LIKE lower('%word%'): what SQLAlchemy writes for ILIKE on SQLite, and on PostgreSQL the
+    form its trigram indexes on lower(title) and lower(comment) serve (migration 0009)."""
+    return func.lower(column).like(func.lower(_like(word)), escape="\\")
+
+
 def _search(query: str) -> list[ColumnElement[bool]]:
     """Every word must appear in the title or the comment, case-insensitively, as typed (no wildcards)."""
     return [
-        or_(Video.title.ilike(_like(word), escape="\\"), Video.comment.ilike(_like(word), escape="\\"))
+        or_(_contains(Video.title, word), _contains(Video.comment, word))
         for word in query[:MAX_SEARCH_CHARS].split()[:MAX_SEARCH_WORDS]
     ]
 
@@ -83,28 +94,47 @@ def author(author_id: int) -> Author:
         user = session.get(User, author_id)
         if user is None:
             raise AuthorNotFound("This person does not exist (any more).")
-        count = session.scalar(select(func.count(Video.id)).where(Video.owner_id == author_id)) or 0
-        return Author(user.id, user.display_name, count)
+        return Author(user.id, user.display_name, video_count(session, "author", author_id))
+
+
+def _total(session: Session, search: list[ColumnElement[bool]], chosen: Category | None, author_id: int | None) -> int:
+    """The kept count when one applies (everything, a category, an author), else the search's matches counted."""
+    if not search and chosen is None and author_id is None:
+        return video_count(session)
+    if not search and author_id is None and chosen is not None:
+        return video_count(session, "category", chosen.id)
+    if not search and chosen is None and author_id is not None:
+        return video_count(session, "author", author_id)
+    conditions = [*search, *_in_category(chosen)]
+    if author_id is not None:
+        conditions.append(Video.owner_id == author_id)
+    return session.scalar(select(func.count(Video.id)).where(*conditions)) or 0
+
+
+def _in_category(chosen: Category | None) -> list[ColumnElement[bool]]:
+    if chosen is None:
+        return []
+    return [Video.id.in_(select(video_categories.c.video_id).where(video_categories.c.category_id == chosen.id))]
 
 
 def _feed_page(page: int, category: str | None, query: str, page_size: int, author_id: int | None) -> FeedPage:
     with session_scope() as session:
         chosen = session.scalar(select(Category).where(Category.slug == category)) if category else None
         conditions = _search(query or "")
+        total = _total(session, conditions, chosen, author_id)
         if author_id is not None:
             conditions.append(Video.owner_id == author_id)
-        if chosen is not None:
-            in_category = select(video_categories.c.video_id).where(video_categories.c.category_id == chosen.id)
-            conditions.append(Video.id.in_(in_category))
-        total = session.scalar(select(func.count(Video.id)).where(*conditions)) or 0
         num_pages = max(1, math.ceil(total / page_size))
         page = min(max(1, page), num_pages)
-        rows = session.scalars(
-            with_cards(select(Video).where(*conditions))
-            .order_by(Video.created_at.desc(), Video.id.desc())
+        newest_first = (Video.created_at.desc(), Video.id.desc())
+        page_ids = (
+            select(Video.id)
+            .where(*conditions, *_in_category(chosen))
+            .order_by(*newest_first)
             .limit(page_size)
             .offset((page - 1) * page_size)
         )
+        rows = session.scalars(with_cards(select(Video).where(Video.id.in_(page_ids))).order_by(*newest_first))
         return FeedPage(
             items=[card(v) for v in rows.unique()],
             page=page,
