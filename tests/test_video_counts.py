@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select, text
 
 from core.accounts.deletion import delete_account
 from core.accounts.users import register
-from core.config import get_settings
 from core.storage.database import create_engine_for, session_scope
 from core.storage.migrations import HERE, upgrade_to_head
 from core.storage.models import Category, Video, VideoCount, utcnow, video_categories
 from core.videos.feed import author, feed_page
 from core.videos.sharing import delete_video, update_video
+
+pytestmark = pytest.mark.both_databases
 
 
 def _share(owner_id: int, title: str, categories: tuple[str, ...]) -> int:
@@ -68,8 +70,8 @@ def test_the_counts_follow_shares_edits_deletions_and_account_deletions(site: Pa
     assert (feed_page().total, feed_page(category="gaming").total, author(ann.id).videos) == (1, 0, 1)
 
 
-def test_upgrading_a_site_counts_the_videos_it_already_has(data_dir: Path) -> None:
-    engine = create_engine_for(get_settings().database_url)
+def test_upgrading_a_site_counts_the_videos_it_already_has(blank_database: str) -> None:
+    engine = create_engine_for(blank_database)
     with engine.begin() as connection:
         config = Config()
         config.set_main_option("script_location", str(HERE))
