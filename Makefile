@@ -57,6 +57,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_download
 	$(PY) -m bench.bench_studio_cluster
 	$(PY) -m bench.bench_studio_import
+	$(PY) -m bench.bench_gpu_import
 	$(PY) -m bench.bench_studio_search
 	$(PY) -m bench.bench_recognise
 	$(PY) -m bench.bench_live
