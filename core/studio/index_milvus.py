@@ -34,7 +34,12 @@ from core.studio.index_state import Mark, current_mark, indexed_keys, load_vecto
 
 _PREFIX = "webtube_faces_"
 _BATCH = 5000
-_STRONG = "Strong"  # a search sees every write before it (a server's default, Bounded, may not yet)
+_STRONG = "Strong"  # reads that reconcile see every write before them (a server's default, Bounded, may not yet)
+# Searches: "Session" sees this client's own writes; a Strong search waits for the server's next time tick
+# (about 200 ms on a 2.3 server, measured). Other processes' changes move the database's mark, which makes this
+# process reconcile with Strong reads first, and the re-ranking on the database's vectors drops any face the
+# database no longer has, so Session costs no correctness here.
+_SEARCH = "Session"
 
 
 def signature(vector: np.ndarray) -> int:
@@ -107,11 +112,13 @@ class MilvusIndex:
     def _collections(self) -> list[str]:
         return [name for name in self._client.list_collections() if name.startswith(_PREFIX)]
 
-    def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Delete then insert, not upsert: a Milvus 2.3 server's upsert loses rows of a partition-key collection."""
+    def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray, replace: bool = True) -> None:
+        """Delete then insert, not upsert: a Milvus 2.3 server's upsert loses rows of a partition-key collection.
+        `replace=False` when Milvus is known to hold none of these ids (a reconcile deleted the stale ones)."""
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
-            self._client.delete(name, filter=f"id in {_id_list(batch)}")
+            if replace:
+                self._client.delete(name, filter=f"id in {_id_list(batch)}")
             rows = [{"id": int(i), "owner_id": owner_id, "sig": signature(v), "vector": v.tolist()}
                     for i, v in zip(batch, vectors[start : start + _BATCH], strict=True)]
             self._client.insert(name, rows)
@@ -137,11 +144,12 @@ class MilvusIndex:
             held = self._held(name, owner_id)
             wanted = {int(i): signature(v) for i, v in zip(ids, vectors, strict=True)}
             extra = [i for i, sig in held.items() if wanted.get(i) != sig]
-            if extra:
-                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(extra)}")
+            for start in range(0, len(extra), _BATCH):
+                batch = _id_list(extra[start : start + _BATCH])
+                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {batch}")
             missing = np.asarray([held.get(i) != sig for i, sig in wanted.items()], dtype=bool)
             if missing.any():
-                self._write(name, owner_id, ids[missing], vectors[missing])
+                self._write(name, owner_id, ids[missing], vectors[missing], replace=False)
             if extra or missing.any():
                 self._client.flush(name)  # sealed and indexed: Lite searches a growing segment several times slower
         self._known[(owner_id, embedder)] = mark
@@ -188,7 +196,7 @@ class MilvusIndex:
             settings = get_settings()
             limit = params.candidates(settings, top_k)
             hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=limit,
-                                       filter=where, output_fields=["id"], consistency_level=_STRONG,
+                                       filter=where, output_fields=["id"], consistency_level=_SEARCH,
                                        search_params=params.search(settings, limit))[0]
         ids, vectors = load_vectors(owner_id, embedder, [int(hit["id"]) for hit in hits])
         if not len(ids) or vectors.shape[1] != vector.shape[0]:
