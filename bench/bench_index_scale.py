@@ -2,10 +2,12 @@
 over the same library and the same queries, at 100,000 and 1,000,000 faces of one owner.
 
     python -m bench.bench_index_scale [--sizes 100000 1000000] [--queries 200] [--lite-sizes ...]
-                                      [--backends memory lite hnsw ivf_pq] [--max-query-s 120]
+                                      [--backends memory lite hnsw ivf_pq] [--hnsw-ef 128 512]
+                                      [--ivf-nprobe 32 128] [--max-query-s 120]
 
 Prints JSON: per size and backend, recall@10 against an exact brute-force search (numpy, float64 distances),
-p50/p99 of one query (`core.studio.index.search`, top 10, as search by sample calls it: the check against the
+p50/p99 of one query (for HNSW at each --hnsw-ef, for IVF_PQ at each --ivf-nprobe, on one build;
+`core.studio.index.search`, top 10, as search by sample calls it: the check against the
 database's mark, the index, the exact re-ranking on the database's vectors), build time (`index.rebuild` of the
 owner, plus, on the server, until Milvus reports every row indexed) and memory (in process and Lite: this
 process's resident set grown by the build; server: psutil's RSS of the Milvus process).
@@ -29,6 +31,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +46,7 @@ PER_PERSON = 10
 PERSON_SPREAD = 0.55  # a person's offset from the faces' mean: strangers ~0.8 apart (dlib's real faces: ~0.85)
 NOISE = 0.30  # a face's offset from its person: same-person distance ~0.42 (dlib's threshold: 0.6)
 PHOTO_FACES = 1000  # synthetic faces per photo row (the foreign key needs photos)
+SWEEP = {"hnsw": ("hnsw_ef", [128]), "ivf_pq": ("ivf_nprobe", [32])}  # search settings measured on one build
 SETTINGS = {
     "memory": {"WEBTUBE_FACE_INDEX": "memory"},
     "lite": {"WEBTUBE_FACE_INDEX": "milvus", "WEBTUBE_MILVUS_INDEX": "HNSW"},
@@ -118,6 +123,8 @@ def _use(backend: str, uri: str) -> None:
     from core.studio import index
 
     index.close_index()
+    for knob, values in SWEEP.values():
+        os.environ[f"WEBTUBE_MILVUS_{knob.upper()}"] = str(values[0])
     os.environ.update(SETTINGS[backend])
     os.environ["WEBTUBE_MILVUS_URI"] = uri
     get_settings.cache_clear()
@@ -187,9 +194,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--backends", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--lite-sizes", type=int, nargs="*", default=None, help="sizes Lite runs at (default: all)")
+    parser.add_argument("--hnsw-ef", type=int, nargs="+", default=[128, 512], help="HNSW search breadths tried")
+    parser.add_argument("--ivf-nprobe", type=int, nargs="+", default=[32, 128], help="IVF_PQ clusters searched")
     parser.add_argument("--max-query-s", type=float, default=120, help="stop a backend's queries after this long")
     parser.add_argument("--build-timeout-s", type=float, default=1800, help="wait this long for the server's index")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `timeout` stops us: the server is stopped too
     report: dict = {"dim": DIM, "top_k": TOP_K, "cpus": os.cpu_count(), "load_average": os.getloadavg(),
                     "sizes": {}}
     rng = np.random.default_rng(16)
@@ -232,8 +242,14 @@ def main() -> None:
                     figures = _build(backend, owner_id, server.server_proc.pid if on_server else None,
                                      args.build_timeout_s)
                     n = args.queries
-                    figures["synthetic"] = _measure(owner_id, queries[:n], truth[:n], args.max_query_s)
-                    figures["real"] = _measure(owner_id, queries[n:], truth[n:], args.max_query_s)
+                    knob, values = SWEEP.get(backend, ("", [None]))
+                    for value in getattr(args, knob, None) or values:  # a search setting: same index, no rebuild
+                        if value is not None:
+                            os.environ[f"WEBTUBE_MILVUS_{knob.upper()}"] = str(value)
+                            get_settings.cache_clear()
+                        key = "" if value is None else f"{knob}={value} "
+                        figures[key + "synthetic"] = _measure(owner_id, queries[:n], truth[:n], args.max_query_s)
+                        figures[key + "real"] = _measure(owner_id, queries[n:], truth[n:], args.max_query_s)
                     entry[backend] = figures
                     print(json.dumps({str(size): {backend: figures}}), flush=True)
                     index.close_index()
