@@ -115,13 +115,17 @@ class Settings(BaseSettings):
     ice_transport_policy: Literal["all", "relay"] = "all"  # "relay": media only through the TURN relay
     face_index: Literal["memory", "milvus"] = "memory"  # studio search index: in process, or Milvus
     milvus_uri: str = ""  # a file path = Milvus Lite (one process); http(s)://host:19530 = a server; "" = data dir
-    milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type on a Milvus server (Lite scans FLAT)
+    milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type; Lite: HNSW or FLAT, no IVF_PQ
     milvus_hnsw_m: int = Field(16, ge=4, le=64)  # HNSW: links per node
     milvus_hnsw_ef_construction: int = Field(200, ge=8)  # HNSW: build breadth
     milvus_hnsw_ef: int = Field(128, ge=1)  # HNSW: search breadth (at least top-K is used)
     milvus_ivf_nlist: int = Field(1024, ge=1)  # IVF_PQ: clusters
     milvus_ivf_nprobe: int = Field(32, ge=1)  # IVF_PQ: clusters searched
     milvus_pq_m: int = Field(16, ge=1)  # IVF_PQ: sub-vectors (must divide the embedding size)
+    milvus_pq_nbits: int = Field(8, ge=1, le=16)  # IVF_PQ: bits per sub-vector code
+    milvus_pq_refine: int = Field(10, ge=1, le=100)  # IVF_PQ: top-K x this candidates, re-ranked on exact vectors
+    milvus_timeout_s: float = Field(10.0, gt=0)  # one Milvus call gives up after this long (server down)
+    milvus_retry_s: float = Field(10.0, ge=0)  # after a failed call, calls fail at once for this long
     studio_match_percent: float | None = Field(None, ge=0, le=100)  # search threshold; None = calibrated default
     recognition_margin: float = Field(5.0, ge=0, le=100)  # recognition: % points the best must lead the runner-up
     studio_cluster_distance: float | None = Field(None, gt=0)  # clustering link distance; None = sign-in threshold

@@ -14,8 +14,9 @@ from core.accounts.users import register
 from core.config import get_settings
 from core.storage.database import session_scope
 from core.storage.studio_models import Album, Face, Person, Photo
-from core.studio import index, library, people
+from core.studio import cli, index, index_milvus_params, library, people
 from core.studio.index_memory import MemoryIndex
+from core.studio.index_milvus_params import MilvusSettingsError
 from core.studio.index_state import current_mark
 
 PASSWORD = "correct horse battery staple 42"
@@ -252,6 +253,28 @@ def test_another_process_changes_are_seen(site: Path) -> None:
 def _photo_of(face_id: int) -> int | None:
     with session_scope() as session:
         return session.scalar(select(Face.photo_id).where(Face.id == face_id))
+
+
+def test_ivf_pq_is_refused_on_milvus_lite_with_a_clear_message(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Milvus Lite has no product quantisation: asked for IVF_PQ, the index refuses before writing anything."""
+    owner = _owner("Ada")
+    _photo_with_faces(owner, _unit(np.random.default_rng(10), 3))  # the default in-process index: fine
+    monkeypatch.setenv("WEBTUBE_FACE_INDEX", "milvus")
+    monkeypatch.setenv("WEBTUBE_MILVUS_URI", str(site / "faces-milvus.db"))
+    monkeypatch.setenv("WEBTUBE_MILVUS_INDEX", "IVF_PQ")
+    get_settings.cache_clear()
+    assert cli.main(["reindex"]) == 2
+    message = capsys.readouterr().err
+    assert "IVF_PQ needs a Milvus server" in message and "WEBTUBE_MILVUS_URI=http://" in message
+    with pytest.raises(MilvusSettingsError, match="Milvus Lite"):
+        index.search(owner, "dlib", _unit(np.random.default_rng(11), 1)[0])
+    assert not (site / "faces-milvus.db").exists()
+    monkeypatch.setenv("WEBTUBE_MILVUS_PQ_M", "24")  # on a server too, a sub-vector count must divide the size
+    get_settings.cache_clear()
+    with pytest.raises(MilvusSettingsError, match="must divide the embedding size"):
+        index_milvus_params.build(get_settings(), DIM)
 
 
 def test_the_coded_first_pass_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:

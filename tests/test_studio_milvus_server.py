@@ -1,49 +1,66 @@
 """The Milvus backend against a real Milvus server (the standalone server of the `milvus` package), started here,
-reached over loopback at http://127.0.0.1:<port>, with an HNSW index, and stopped at the end (start bounded to
-3 minutes by the package's wait)."""
+reached over loopback at http://127.0.0.1:<port>, and stopped at the end (each start bounded to 3 minutes by
+the package's wait). HNSW and IVF_PQ indexes, owners kept apart, and a server stopped in the middle of an
+import: the photos are kept, the index is marked stale, and `studio reindex` brings back the exact answers."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from milvus import MilvusServer
+from pymilvus import MilvusClient
 from sqlalchemy import select
 
 from core.config import get_settings
 from core.storage.database import session_scope
 from core.storage.studio_models import Face
-from core.studio import index, library
-from core.studio.index_milvus import MilvusIndex
-from tests.test_studio_index import _assert_same, _brute_force, _library, _owner, _unit
+from core.studio import cli, index, library
+from core.studio.importer import import_paths
+from core.studio.index_milvus import IndexUnavailable, MilvusIndex
+from tests.support.studio_photos import PEOPLE
+from tests.test_studio_index import _assert_same, _brute_force, _library, _owner, _photo_with_faces, _unit
+
+START_MS = 180_000
+
+
+def _uri(server: MilvusServer) -> str:
+    return f"http://127.0.0.1:{server.listen_port}"
 
 
 @pytest.fixture(scope="module")
-def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
     server = MilvusServer(wait_for_started=False)
     server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
     try:
         server.start()
-        server.wait_started(timeout=180_000)  # milliseconds
-        yield f"http://127.0.0.1:{server.listen_port}"
+        server.wait_started(timeout=START_MS)  # milliseconds
+        server.config.update(proxy_port=server.listen_port)  # a restart listens where the clients look
+        yield server
     finally:
         server.stop()
 
 
 @pytest.fixture
-def on_server(milvus_server: str, site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def on_server(milvus_server: MilvusServer, site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MilvusServer]:
     monkeypatch.setenv("WEBTUBE_FACE_INDEX", "milvus")
-    monkeypatch.setenv("WEBTUBE_MILVUS_URI", milvus_server)
+    monkeypatch.setenv("WEBTUBE_MILVUS_URI", _uri(milvus_server))
     monkeypatch.setenv("WEBTUBE_MILVUS_INDEX", "HNSW")
     get_settings.cache_clear()
     yield milvus_server
-    index.rebuild()  # the server outlives the test's database: leave it empty for the next one
     index.close_index()
+    if milvus_server.running:  # the server outlives the test's database: no collection (nor index type) stays
+        client = MilvusClient(_uri(milvus_server), timeout=30)
+        for name in client.list_collections():
+            client.drop_collection(name)
+        client.close()
 
 
-def test_search_removal_and_repair_on_a_milvus_server(on_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_removal_and_repair_on_a_milvus_server(on_server: MilvusServer, monkeypatch: pytest.MonkeyPatch) -> None:
     ada, bob = _owner("Ada"), _owner("Bob")
     rng = np.random.default_rng(11)
     vectors = _library(ada, rng, photos=40)
@@ -51,8 +68,8 @@ def test_search_removal_and_repair_on_a_milvus_server(on_server: str, monkeypatc
     assert isinstance(index.get_index(), MilvusIndex)
     for query in _unit(rng, 3):
         _assert_same(index.search(ada, "dlib", query, top_k=10), _brute_force(vectors, query, 10))
-    query = next(iter(bob_vectors.values()))
-    assert not set(bob_vectors) & {face_id for face_id, _ in index.search(ada, "dlib", query, top_k=50)}
+    for query in bob_vectors.values():  # Bob's own faces as queries: Ada's search never shows one of them
+        assert not set(bob_vectors) & {face_id for face_id, _ in index.search(ada, "dlib", query, top_k=50)}
 
     target = next(iter(vectors))
     with session_scope() as session:
@@ -75,3 +92,72 @@ def test_search_removal_and_repair_on_a_milvus_server(on_server: str, monkeypatc
     _assert_same(index.search(ada, "dlib", vectors[target], top_k=20), _brute_force(remaining, vectors[target], 20))
     assert index.rebuild() == len(remaining) + len(bob_vectors)
     assert index.get_index().held(ada, "dlib") == len(remaining)
+
+
+def test_ivf_pq_on_a_server_is_reranked_exactly_and_never_shows_another_owners_face(
+    on_server: MilvusServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEBTUBE_MILVUS_INDEX", "IVF_PQ")
+    monkeypatch.setenv("WEBTUBE_MILVUS_IVF_NLIST", "16")
+    monkeypatch.setenv("WEBTUBE_MILVUS_IVF_NPROBE", "16")
+    get_settings.cache_clear()
+    ada, bob = _owner("Ada"), _owner("Bob")
+    rng = np.random.default_rng(12)
+    query = _unit(rng, 1)[0]
+    near = query + 0.04 * rng.standard_normal((12, query.shape[0])).astype(np.float32)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)  # twelve faces close to the query, in no order
+    ada_faces = np.concatenate([_unit(rng, 1100), near])
+    _, ada_ids = _photo_with_faces(ada, ada_faces)  # over 1,024 rows: Milvus builds the IVF_PQ index
+    _, bob_ids = _photo_with_faces(bob, np.stack([query, query, *near[:4]]))  # nearer than any of Ada's
+    assert index.get_index().wait_indexed("dlib", timeout_s=120)
+    vectors = dict(zip(ada_ids, ada_faces, strict=True))
+    exact = {face_id: distance**2 for face_id, distance in _brute_force(vectors, query, len(vectors))}
+    client = MilvusClient(_uri(on_server), timeout=30)  # what Milvus itself answers: from PQ codes, once loaded
+    assert client.describe_index("webtube_faces_dlib", "vector")["index_type"] == "IVF_PQ"
+    deadline = time.monotonic() + 60
+    while True:
+        raw = client.search("webtube_faces_dlib", data=[query.tolist()], limit=10, filter=f"owner_id == {ada}",
+                            search_params={"metric_type": "L2", "params": {"nprobe": 16}})[0]
+        if max(abs(hit["distance"] - exact[hit["id"]]) for hit in raw) > 1e-3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)  # the query node swaps the flat-scanned rows for the index a moment after it is built
+    client.close()
+    assert max(abs(hit["distance"] - exact[hit["id"]]) for hit in raw) > 1e-3  # approximate: re-ranking matters
+
+    found = index.search(ada, "dlib", query, top_k=10)
+    _assert_same(found, _brute_force(vectors, query, 10))  # the twelve near faces, in exact order and distance
+    assert not set(bob_ids) & {face_id for face_id, _ in index.search(ada, "dlib", query, top_k=100)}
+    assert {face_id for face_id, _ in index.search(bob, "dlib", query, top_k=100)} == set(bob_ids)
+
+def test_a_server_stopped_during_an_import_then_reindex_gives_the_exact_answers(
+    on_server: MilvusServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("WEBTUBE_MILVUS_TIMEOUT_S", "3")
+    get_settings.cache_clear()
+    ada = _owner("Ada")
+    backend = index.get_index()
+    adding = backend.add
+
+    def add_then_stop(owner_id: int, embedder: str, face_ids: list[int], vectors: np.ndarray) -> None:
+        adding(owner_id, embedder, face_ids, vectors)
+        if on_server.running:
+            on_server.stop()  # the server goes away after the first photo's faces reached it
+
+    monkeypatch.setattr(backend, "add", add_then_stop)
+    summary = import_paths(ada, PEOPLE[:3], "Trip")
+    assert not on_server.running
+    assert summary.photos == 3 and summary.failures == 0  # every photo and face kept in the database
+    face_ids, vectors = library.face_vectors(ada, "dlib")
+    assert len(face_ids) == summary.faces >= 3
+    assert not backend.in_step(ada, "dlib")  # marked stale
+    with pytest.raises(IndexUnavailable, match="reindex"):
+        index.search(ada, "dlib", vectors[-1], top_k=5)
+
+    on_server.start()
+    on_server.wait_started(timeout=START_MS)
+    assert cli.main(["reindex"]) == 0
+    assert json.loads(capsys.readouterr().out)["faces"] == len(face_ids)
+    assert backend.in_step(ada, "dlib")
+    everything = dict(zip(face_ids, vectors, strict=True))
+    for query in vectors:
+        _assert_same(index.search(ada, "dlib", query, top_k=5), _brute_force(everything, query, 5))

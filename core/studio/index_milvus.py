@@ -2,30 +2,44 @@
 the owner as partition key and in every filter, through pymilvus's `MilvusClient`.
 
 A file path opens Milvus Lite (embedded: one process holds the file); an http(s)://host:19530 URI talks to a
-Milvus server or cluster, with the index type (HNSW, IVF_PQ, FLAT) and its parameters from the settings.
-Why Milvus: an approximate index that scales past one machine's memory, kept by a maintained project.
-In step with the database: each process remembers the check row it last reconciled against; any other row
-(a change elsewhere, a rolled-back delete) reconciles that owner first, by id and a signature of the vector.
-Distances are measured again on the database's vectors, so approximate indexes still return exact distances
-and never a face the database no longer has.
+Milvus server or cluster, with the index type (HNSW, IVF_PQ, FLAT) and its parameters from the settings
+(index_milvus_params.py). Why Milvus: an approximate index that scales past one machine's memory, kept by a
+maintained project. In step with the database: each process remembers the check row it last reconciled
+against; any other row (a change elsewhere, a rolled-back delete) reconciles that owner first, by id and a
+signature of the vector. Candidates are measured again on the database's vectors, so approximate indexes still
+return exact distances, in exact order, and never a face the database no longer has.
+
+A server that stops answering: each call gives up after WEBTUBE_MILVUS_TIMEOUT_S and raises IndexUnavailable;
+the owner's copy is then marked stale (forgotten mark: the next search reconciles it in full), and for
+WEBTUBE_MILVUS_RETRY_S further calls fail at once, so an import of many photos does not wait on each one.
+The faces stay in the database; `python -m core studio reindex` rebuilds the index once the server is back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+import grpc
 import numpy as np
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType, MilvusClient, MilvusException
 
 from core.config import get_settings
+from core.studio import index_milvus_params as params
+from core.studio.errors import StudioError
 from core.studio.index_state import Mark, current_mark, indexed_keys, load_vectors, snapshot
 
 _PREFIX = "webtube_faces_"
-_MARGIN = 32  # extra candidates fetched, then measured exactly on the database's vectors
 _BATCH = 5000
-_STRONG = "Strong"  # a search sees every write before it (a server's default, Bounded, may not yet)
+_STRONG = "Strong"  # reads that reconcile see every write before them (a server's default, Bounded, may not yet)
+# Searches: "Session" sees this client's own writes; a Strong search waits for the server's next time tick
+# (about 200 ms on a 2.3 server, measured). Other processes' changes move the database's mark, which makes this
+# process reconcile with Strong reads first, and the re-ranking on the database's vectors drops any face the
+# database no longer has, so Session costs no correctness here.
+_SEARCH = "Session"
 
 
 def signature(vector: np.ndarray) -> int:
@@ -38,13 +52,39 @@ def _id_list(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
 
+class IndexUnavailable(StudioError):
+    """The Milvus server did not answer; the faces are safe in the database."""
+
+
 class MilvusIndex:
     """Search through Milvus (Lite or server); the database stays the source of truth."""
 
     def __init__(self, uri: str) -> None:
-        self._client = MilvusClient(uri)
+        settings = get_settings()
+        params.check(settings, uri)
+        self._uri = uri
+        self._client = MilvusClient(uri, timeout=settings.milvus_timeout_s)
         self._known: dict[tuple[int, str], Mark] = {}
         self._lock = threading.RLock()
+        self._retry_at = 0.0  # monotonic time before which calls fail at once (the server just failed)
+
+    @contextmanager
+    def _reaching(self, owner_id: int | None, fail_fast: bool = True) -> Iterator[None]:
+        """Run Milvus calls; a failure marks the owner's copies stale (every owner's when None) and says why."""
+        if fail_fast and time.monotonic() < self._retry_at:
+            raise IndexUnavailable(f"The face index (Milvus at {self._uri}) failed a moment ago. The faces are safe "
+                                   "in the database; try again shortly, or run `python -m core studio reindex`.")
+        try:
+            yield
+        except (MilvusException, grpc.RpcError) as exc:
+            self._retry_at = time.monotonic() + get_settings().milvus_retry_s
+            for key in [k for k in self._known if owner_id is None or k[0] == owner_id]:
+                del self._known[key]
+            raise IndexUnavailable(
+                f"The face index (Milvus at {self._uri}) did not answer ({str(exc)[:200]}). The faces are safe in "
+                "the database; the index catches up at the next search, or run `python -m core studio reindex`."
+            ) from exc
+        self._retry_at = 0.0
 
     # -- collections --------------------------------------------------------------------------------------------
     def _existing(self, embedder: str) -> str | None:
@@ -58,28 +98,27 @@ class MilvusIndex:
         if self._client.has_collection(name):
             return name
         settings = get_settings()
+        build = params.build(settings, dim)
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("owner_id", DataType.INT64, is_partition_key=True)
         schema.add_field("sig", DataType.INT64)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        params = self._client.prepare_index_params()
-        kind = settings.milvus_index
-        build = {"HNSW": {"M": settings.milvus_hnsw_m, "efConstruction": settings.milvus_hnsw_ef_construction},
-                 "IVF_PQ": {"nlist": settings.milvus_ivf_nlist, "m": settings.milvus_pq_m, "nbits": 8},
-                 "FLAT": {}}[kind]
-        params.add_index(field_name="vector", index_type=kind, metric_type="L2", params=build)
-        self._client.create_collection(name, schema=schema, index_params=params, consistency_level=_STRONG)
+        index_params = self._client.prepare_index_params()
+        index_params.add_index(field_name="vector", index_type=settings.milvus_index, metric_type="L2", params=build)
+        self._client.create_collection(name, schema=schema, index_params=index_params, consistency_level=_STRONG)
         return name
 
     def _collections(self) -> list[str]:
         return [name for name in self._client.list_collections() if name.startswith(_PREFIX)]
 
-    def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Delete then insert, not upsert: a Milvus 2.3 server's upsert loses rows of a partition-key collection."""
+    def _write(self, name: str, owner_id: int, ids: np.ndarray, vectors: np.ndarray, replace: bool = True) -> None:
+        """Delete then insert, not upsert: a Milvus 2.3 server's upsert loses rows of a partition-key collection.
+        `replace=False` when Milvus is known to hold none of these ids (a reconcile deleted the stale ones)."""
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
-            self._client.delete(name, filter=f"id in {_id_list(batch)}")
+            if replace:
+                self._client.delete(name, filter=f"id in {_id_list(batch)}")
             rows = [{"id": int(i), "owner_id": owner_id, "sig": signature(v), "vector": v.tolist()}
                     for i, v in zip(batch, vectors[start : start + _BATCH], strict=True)]
             self._client.insert(name, rows)
@@ -105,11 +144,12 @@ class MilvusIndex:
             held = self._held(name, owner_id)
             wanted = {int(i): signature(v) for i, v in zip(ids, vectors, strict=True)}
             extra = [i for i, sig in held.items() if wanted.get(i) != sig]
-            if extra:
-                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(extra)}")
+            for start in range(0, len(extra), _BATCH):
+                batch = _id_list(extra[start : start + _BATCH])
+                self._client.delete(name, filter=f"owner_id == {owner_id} and id in {batch}")
             missing = np.asarray([held.get(i) != sig for i, sig in wanted.items()], dtype=bool)
             if missing.any():
-                self._write(name, owner_id, ids[missing], vectors[missing])
+                self._write(name, owner_id, ids[missing], vectors[missing], replace=False)
             if extra or missing.any():
                 self._client.flush(name)  # sealed and indexed: Lite searches a growing segment several times slower
         self._known[(owner_id, embedder)] = mark
@@ -121,7 +161,7 @@ class MilvusIndex:
 
     # -- the interface ------------------------------------------------------------------------------------------
     def add(self, owner_id: int, embedder: str, face_ids: Sequence[int], vectors: np.ndarray) -> None:
-        with self._lock:
+        with self._lock, self._reaching(owner_id):
             ids = np.asarray(face_ids, dtype=np.int64)
             name = self._collection(embedder, vectors.shape[1])
             self._write(name, owner_id, ids, vectors)
@@ -130,7 +170,7 @@ class MilvusIndex:
                 self._known[key] = self._known[key].after(len(ids), len(ids), int(ids.sum()))
 
     def remove(self, owner_id: int, face_ids: Sequence[int]) -> None:
-        with self._lock:
+        with self._lock, self._reaching(owner_id):
             for name in self._collections():
                 present = [int(row["id"]) for row in self._client.query(
                     name, filter=f"owner_id == {owner_id} and id in {_id_list(face_ids)}", output_fields=["id"],
@@ -145,20 +185,19 @@ class MilvusIndex:
         self, owner_id: int, embedder: str, vector: np.ndarray, top_k: int, max_distance: float | None,
         candidates: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        with self._lock:
+        with self._lock, self._reaching(owner_id):
             self._ensure(owner_id, embedder)
             name = self._existing(embedder)
             if name is None or (candidates is not None and not candidates):
                 return []
-            where = f"owner_id == {owner_id}"
+            where = f"owner_id == {owner_id}"  # with the partition key, Milvus also searches only that partition
             if candidates is not None:
                 where += f" and id in {_id_list(candidates)}"
             settings = get_settings()
-            params = {"ef": max(settings.milvus_hnsw_ef, top_k + _MARGIN)} if settings.milvus_index == "HNSW" else (
-                {"nprobe": settings.milvus_ivf_nprobe} if settings.milvus_index == "IVF_PQ" else {})
-            hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=top_k + _MARGIN,
-                                       filter=where, output_fields=["id"], consistency_level=_STRONG,
-                                       search_params={"metric_type": "L2", "params": params})[0]
+            limit = params.candidates(settings, top_k)
+            hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=limit,
+                                       filter=where, output_fields=["id"], consistency_level=_SEARCH,
+                                       search_params=params.search(settings, limit))[0]
         ids, vectors = load_vectors(owner_id, embedder, [int(hit["id"]) for hit in hits])
         if not len(ids) or vectors.shape[1] != vector.shape[0]:
             return []
@@ -167,7 +206,7 @@ class MilvusIndex:
         return [(int(ids[i]), float(exact[i])) for i in order if max_distance is None or exact[i] <= max_distance]
 
     def rebuild(self, owner_id: int | None = None) -> int:
-        with self._lock:
+        with self._lock, self._reaching(owner_id, fail_fast=False):  # asked for by a person: always tries
             if owner_id is None:  # every owner: start from empty collections, so nothing stale can stay
                 for name in self._collections():
                     self._client.drop_collection(name)
@@ -180,5 +219,29 @@ class MilvusIndex:
 
     def held(self, owner_id: int, embedder: str) -> int:
         """How many faces Milvus holds for the owner (no database check): for tests and benchmarks."""
-        name = self._existing(embedder)
-        return 0 if name is None else len(self._held(name, owner_id))
+        with self._lock, self._reaching(owner_id):
+            name = self._existing(embedder)
+            return 0 if name is None else len(self._held(name, owner_id))
+
+    def wait_indexed(self, embedder: str, timeout_s: float) -> bool:
+        """Seal the model's rows and wait until the server has built its index over all of them (False: not
+        within `timeout_s`). Until then a server scans new rows flat: right answers, not the index's speed."""
+        if params.is_lite(self._uri):
+            return True  # Lite indexes as it writes
+        with self._lock, self._reaching(None, fail_fast=False):
+            name = self._existing(embedder)
+            if name is None:
+                return True
+            self._client.flush(name)
+            deadline = time.monotonic() + timeout_s
+            while True:  # pending_index_rows is not used: after compaction a 2.3 server left it above 0 for good
+                state = self._client.describe_index(name, "vector")
+                if state["indexed_rows"] >= state["total_rows"]:
+                    return True
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+
+    def in_step(self, owner_id: int, embedder: str) -> bool:
+        """Whether this process holds the owner's copy as in step with the database (no Milvus call)."""
+        return self._known.get((owner_id, embedder)) == current_mark(owner_id, embedder)
