@@ -8,7 +8,6 @@ distinct by its number in two pixels, so thousands import quickly and none is a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -24,7 +23,7 @@ import redis
 from PIL import Image
 
 from core.config import PROJECT_ROOT
-from core.jobs.broker_link import CHANNEL, GROUP, is_redis
+from core.jobs.broker_link import CHANNEL, is_redis
 from tests.support.paths import FACES_DIR
 
 SMALL_PHOTO = FACES_DIR / "people" / "obama" / "obama_5_small.jpg"  # one face
@@ -61,11 +60,10 @@ def stop_worker(worker: subprocess.Popen) -> None:
 
 
 def _consumers(broker_url: str) -> int:
-    """Workers listening now: members of the Redis consumer group, or consumers of the RabbitMQ queue."""
+    """Workers listening now: Redis clients waiting in XREADGROUP (Redis 7.0 lists a group's consumer only once
+    it was given a message), or the consumers of the RabbitMQ queue."""
     if is_redis(broker_url):
-        with contextlib.suppress(redis.ResponseError):  # no group yet
-            return len(redis.Redis.from_url(broker_url).xinfo_consumers(CHANNEL, GROUP))
-        return 0
+        return sum(client.get("cmd") == "xreadgroup" for client in redis.Redis.from_url(broker_url).client_list())
 
     async def count() -> int:
         async with await aio_pika.connect(broker_url) as connection:
