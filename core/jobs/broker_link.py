@@ -25,6 +25,7 @@ from faststream import AckPolicy, Context, StreamMessage
 from faststream.rabbit import RabbitBroker, RabbitQueue
 from faststream.rabbit.schemas import Channel
 from faststream.redis import RedisBroker, StreamSub
+from redis.exceptions import ResponseError
 
 from core.config import get_settings
 
@@ -97,6 +98,10 @@ class BrokerLink:
                 self._started = True
 
     async def _start(self) -> None:
+        if isinstance(self.broker, RedisBroker):  # the group from the stream's first entry: ids sent before any
+            client = await self.broker.connect()  # worker joined are kept for it (FastStream would start at "$")
+            with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+                await client.xgroup_create(CHANNEL, GROUP, id="0", mkstream=True)
         await self.broker.start()
         if isinstance(self.broker, RabbitBroker):
             await self.broker.declare_queue(_QUEUE)  # a message sent before any worker started is kept, not dropped

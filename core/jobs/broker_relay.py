@@ -39,11 +39,13 @@ def _check_database() -> None:
         _sent_for = database
 
 
-def _queued() -> list[tuple[int, int, datetime]]:
+def _queued(job_id: int | None = None) -> list[tuple[int, int, datetime]]:
+    """Queued jobs (or just `job_id` if it is queued): id, attempts, created_at, oldest first."""
+    query = select(Job.id, Job.attempts, Job.created_at).where(Job.status == "queued", Job.kind.in_(list(kinds.KINDS)))
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
     with session_scope() as session:
-        return [tuple(row) for row in session.execute(
-            select(Job.id, Job.attempts, Job.created_at).where(Job.status == "queued", Job.kind.in_(list(kinds.KINDS)))
-            .order_by(Job.created_at, Job.id))]
+        return [tuple(row) for row in session.execute(query.order_by(Job.created_at, Job.id))]
 
 
 def _send(job_id: int, attempts: int) -> bool:
@@ -60,9 +62,9 @@ def send_queued(job_id: int | None = None) -> int:
     """Send `job_id` (just queued or retried), or else every queued job not yet sent in its spell; returns how many."""
     with _lock:
         _check_database()
-        queued = _queued()
         if job_id is not None:
-            return sum(_send(id_, attempts) for id_, attempts, _ in queued if id_ == job_id)
+            return sum(_send(id_, attempts) for id_, attempts, _ in _queued(job_id))
+        queued = _queued()
         waiting = {id_ for id_, _, _ in queued}
         for stale in [id_ for id_ in _sent if id_ not in waiting]:
             del _sent[stale]

@@ -23,7 +23,7 @@ import redis
 from PIL import Image
 
 from core.config import PROJECT_ROOT
-from core.jobs.broker_link import CHANNEL, is_redis
+from core.jobs.broker_link import CHANNEL, GROUP, is_redis
 from tests.support.paths import FACES_DIR
 
 SMALL_PHOTO = FACES_DIR / "people" / "obama" / "obama_5_small.jpg"  # one face
@@ -85,7 +85,9 @@ def wait_for_consumers(broker_url: str, count: int, seconds: float = 180) -> Non
 def empty_broker(broker_url: str) -> None:
     """No job id left over from an earlier run (whose database had the same ids)."""
     if is_redis(broker_url):
-        redis.Redis.from_url(broker_url).delete(CHANNEL)
+        client = redis.Redis.from_url(broker_url)
+        client.delete(CHANNEL)
+        client.xgroup_create(CHANNEL, GROUP, id="0", mkstream=True)  # as a first connection makes it
         return
 
     async def delete_queue() -> None:
