@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     video_max_mb: int = Field(500, gt=0)  # a video to analyse may be at most this big
     video_max_seconds: int = Field(3600, gt=0)  # and at most this long (probed before decoding)
     job_threads: int = Field(1, ge=0, le=8)  # jobs the app process runs at once; 0: only `python -m core worker`
+    broker_url: str = ""  # redis://host:6379/0 or amqp://user:pass@host:5672/: jobs go to `python -m core worker`s
+    broker_redeliver_s: float = Field(60.0, ge=1, le=3600)  # a job's delivery unanswered this long is given again
     smtp_host: str = ""  # mail server for "Forgot password" links; "" = no email (an admin issues reset links)
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str = ""  # "" = no login
@@ -183,6 +185,15 @@ class Settings(BaseSettings):
         if not isinstance(servers, list) or not all(isinstance(s, dict) and s.get("urls") for s in servers):
             raise ValueError('must be a JSON list like [{"urls": "stun:stun.example.org:3478"}]')
         return json.dumps(servers)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str) -> str:
+        """Redis (Streams) or RabbitMQ, the two brokers core/jobs/broker_link.py speaks."""
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("must start with redis://, rediss://, amqp:// or amqps://")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -67,7 +67,7 @@ def enqueue(owner_id: int, kind: str, params: dict, total: int = 0, wake: bool =
     if wake:
         from core.jobs.runner import wake_runner
 
-        wake_runner()
+        wake_runner(job_id)
     return job_id
 
 
@@ -172,7 +172,7 @@ def retry_job(owner_id: int, job_id: int) -> None:
     metrics.job_event(kind, "queued")
     from core.jobs.runner import wake_runner
 
-    wake_runner()
+    wake_runner(job_id)
 
 
 def delete_job(owner_id: int, job_id: int) -> None:

@@ -3,7 +3,9 @@
 In the app process (the default, no extra service) `WEBTUBE_JOB_THREADS` threads wake when a job is
 queued here and stop when the queue is empty; `python -m core worker` runs the same loop in its own
 process, polling the database, so heavy work can leave the web server. Claims are conditional
-updates, so two runners, in one process or in two, never hold the same job.
+updates, so two runners, in one process or in two, never hold the same job. With WEBTUBE_BROKER_URL set the
+app runs no job itself: a wake sends the job's id to the broker (core/jobs/broker_relay.py) and
+`python -m core worker` processes take it from there (core/jobs/broker_worker.py).
 """
 
 from __future__ import annotations
@@ -101,10 +103,17 @@ _runner: JobRunner | None = None
 _runner_lock = threading.Lock()
 
 
-def wake_runner() -> None:
-    """Let this process's runner threads look at the queue (none when WEBTUBE_JOB_THREADS is 0)."""
+def wake_runner(job_id: int | None = None) -> None:
+    """Let this process's runner threads look at the queue (none when WEBTUBE_JOB_THREADS is 0). With
+    WEBTUBE_BROKER_URL set, send the job (`job_id`, or every queued one not sent yet) to the broker instead."""
     global _runner
-    threads = get_settings().job_threads
+    settings = get_settings()
+    if settings.broker_url:
+        from core.jobs.broker_relay import send_queued
+
+        send_queued(job_id)
+        return
+    threads = settings.job_threads
     if threads == 0:
         return  # jobs are left to `python -m core worker` processes
     with _runner_lock:

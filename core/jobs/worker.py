@@ -1,6 +1,7 @@
 """`python -m core worker`: a process that takes jobs from the shared database, so heavy work leaves the app.
 
-It polls for queued jobs, runs `--threads` at once, puts back in the queue the jobs of workers that died
+With WEBTUBE_BROKER_URL set the job ids come from the broker instead (core/jobs/broker_worker.py). Without it
+the worker polls for queued jobs, runs `--threads` at once, puts back in the queue the jobs of workers that died
 (every half minute), serves its metrics when WEBTUBE_METRICS_PORT is set, and on SIGTERM or Ctrl-C hands
 the jobs it holds back to the queue before it exits, so another worker carries them on at once.
 """
@@ -13,8 +14,9 @@ import signal
 import threading
 import time
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from core.config import get_settings
 from core.jobs import queue
 from core.jobs.holders import new_identity
 from core.jobs.runner import run_claimed
@@ -53,11 +55,14 @@ class Worker:
                 with self._lock:
                     self.busy.discard(identity)
 
-    def hand_back(self) -> int:
-        """Queue again the jobs this process still holds (it is stopping); returns how many."""
+    def hand_back(self) -> list[int]:
+        """Queue again the jobs this process still holds (it is stopping); returns their ids."""
         with session_scope() as session:
-            return session.execute(update(Job).where(Job.worker.in_(self.identities), Job.status == "running")
-                                   .values(status="queued", worker=None, cancel_requested=False)).rowcount
+            held = session.scalars(select(Job.id).where(Job.worker.in_(self.identities), Job.status == "running")).all()
+            session.execute(update(Job).where(Job.id.in_(held), Job.worker.in_(self.identities),
+                                              Job.status == "running")
+                            .values(status="queued", worker=None, cancel_requested=False))
+            return list(held)
 
     def run(self, once: bool) -> None:
         threads = [threading.Thread(target=self._work, args=(identity, once), daemon=True, name=f"worker-{n}")
@@ -80,7 +85,13 @@ def main(argv: list[str]) -> int:
     if not 1 <= args.threads <= 16:
         parser.error("--threads must be between 1 and 16")
     port = start_monitoring("worker")
-    worker = Worker(args.threads)
+    if get_settings().broker_url:
+        from core.jobs.broker_link import get_link
+        from core.jobs.broker_worker import BrokerWorker
+
+        worker: Worker = BrokerWorker(args.threads, get_link())
+    else:
+        worker = Worker(args.threads)
 
     def stop(signum: int, _frame: object) -> None:
         worker.stopping.set()
@@ -90,5 +101,5 @@ def main(argv: list[str]) -> int:
     log_event("worker_started", workers=worker.identities, metrics_port=port)
     worker.run(args.once)
     handed = worker.hand_back()
-    log_event("worker_stopped", handed_back=handed)
+    log_event("worker_stopped", handed_back=len(handed))
     return 0
