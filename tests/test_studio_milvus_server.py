@@ -6,6 +6,7 @@ import: the photos are kept, the index is marked stale, and `studio reindex` bri
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,25 @@ def _uri(server: MilvusServer) -> str:
     return f"http://127.0.0.1:{server.listen_port}"
 
 
+def _rebindable_port_check(server: MilvusServer) -> None:
+    """The package checks a port is free by binding it without SO_REUSEADDR, so the port a stopped server just
+    closed reads as taken for a minute (its connections in TIME_WAIT), though the server itself rebinds it at once
+    (Go listens with SO_REUSEADDR). The check binds as the server does, so a restart comes back on its port."""
+
+    def try_bind_port(port: int) -> socket.socket | None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            return sock
+        except OSError:
+            sock.close()
+            return None
+
+    server.config.try_bind_port = try_bind_port
+
+
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
     server = MilvusServer(wait_for_started=False)
@@ -40,6 +60,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusSe
         server.start()
         server.wait_started(timeout=START_MS)  # milliseconds
         server.config.update(proxy_port=server.listen_port)  # a restart listens where the clients look
+        _rebindable_port_check(server)
         yield server
     finally:
         server.stop()
