@@ -68,6 +68,13 @@ def broker(request: pytest.FixtureRequest, owner: int, monkeypatch: pytest.Monke
     return server
 
 
+def _env(data_dir: Path, broker_url: str, database_url: str = "") -> dict[str, str]:
+    """The workers' environment, embedding one face per pass: an import's progress then moves photo by photo
+    (batches of 8 would take these small imports from nothing to nearly done in one step), so a test can act
+    while a job is half done."""
+    return worker_env(data_dir, broker_url, database_url, WEBTUBE_EMBED_BATCH="1")
+
+
 def _import(owner_id: int, photos: list[Path], album: str) -> int:
     staged = jobs.stage_uploads(owner_id, [(p.name, p.read_bytes()) for p in photos])
     return jobs.start_import(owner_id, staged, album)
@@ -94,7 +101,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_no_face_is_doubled(
     broker: Broker, owner: int, data_dir: Path, tmp_path: Path
 ) -> None:
     photos = small_photos(tmp_path / "album", 8)
-    with workers(2, worker_env(data_dir, broker.url), tmp_path / "logs") as pair:
+    with workers(2, _env(data_dir, broker.url), tmp_path / "logs") as pair:
         job_id = _import(owner, photos, "Album")
         wait_for_job(owner, job_id, lambda i: i.status == "running" and i.done >= 2)
         victim = next(w for w in pair if w.pid == _holder_pid(job_id))
@@ -111,7 +118,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_no_face_is_doubled(
 def test_the_broker_restarted_mid_import_loses_nothing(
     broker: Broker, owner: int, data_dir: Path, tmp_path: Path
 ) -> None:
-    with workers(1, worker_env(data_dir, broker.url), tmp_path / "logs"):
+    with workers(1, _env(data_dir, broker.url), tmp_path / "logs"):
         first = _import(owner, small_photos(tmp_path / "a", 10), "First")
         second = _import(owner, small_photos(tmp_path / "b", 2, first=100), "Second")  # waits in the broker
         wait_for_job(owner, first, lambda i: i.status == "running" and i.done >= 2)
@@ -136,7 +143,7 @@ def test_four_workers_share_many_photos_and_import_each_exactly_once(
         _use(redis, monkeypatch)
         owner = register("Ada", EMAIL, PASSWORD, PASSWORD).id
         albums = [small_photos(tmp_path / f"album{n}", 3, first=n * 3) for n in range(8)]
-        env = worker_env(data_dir, redis.url, database_url)
+        env = _env(data_dir, redis.url, database_url)
         with workers(4, env, tmp_path / "logs") as four:
             wait_for_consumers(redis.url, 4)
             job_ids = [_import(owner, photos, f"Album {n}") for n, photos in enumerate(albums)]
@@ -157,7 +164,7 @@ def test_cancel_and_retry_work_through_the_broker(
     get_settings.cache_clear()
     small_photos(tmp_path / "a", 12)
     small_photos(tmp_path / "b", 3, first=100)
-    with workers(1, worker_env(data_dir, rabbitmq.url), tmp_path / "logs"):
+    with workers(1, _env(data_dir, rabbitmq.url), tmp_path / "logs"):
         running = jobs.start_import(owner, [tmp_path / "a"], "Running", source="folder")
         waiting = jobs.start_import(owner, [tmp_path / "b"], "Waiting", source="folder")  # behind it: one worker
         wait_for_job(owner, running, lambda i: i.status == "running" and i.done >= 2)
