@@ -58,7 +58,9 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_studio_cluster
 	$(PY) -m bench.bench_studio_import
 	$(PY) -m bench.bench_gpu_import
+	$(PY) -m bench.bench_workers
 	$(PY) -m bench.bench_studio_search
+	$(PY) -m bench.bench_index_scale
 	$(PY) -m bench.bench_recognise
 	$(PY) -m bench.bench_live
 	$(PY) -m bench.bench_video

@@ -89,7 +89,8 @@ def _sign_in(page: Page, server: AppServer, email: str, password: str) -> None:
 def _open_profile(page: Page, server: AppServer) -> None:
     """My profile, once the sign-in's cookie is in place (a new page load reads it)."""
     expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible()
-    page.wait_for_timeout(500)  # the page writes the cookie after its run
+    # The page writes the cookie after its run (half a second was not always enough on a busy machine).
+    page.wait_for_function("document.cookie.includes('webtube_session=')")
     page.goto(server.url + "/profile")
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
 

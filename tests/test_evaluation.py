@@ -32,7 +32,8 @@ def test_command_compares_dlib_and_sface_on_the_people_photos(
         assert entry["at_thresholds"]["verify"]["accuracy"] == 1.0
         assert entry["at_thresholds"]["verify"]["false_accept_rate"] == 0.0
         assert entry["threshold_at_far"]["1e-3"]["measurable"] is False  # 102 impostor pairs cannot resolve 1e-3
-        assert entry["threshold_at_far"]["1e-4"]["threshold"] < entry["impostor_distance"]["closest"]
+        # below the closest impostor pair: floored to 4 decimals, where "closest" is rounded, so they may print equal
+        assert entry["threshold_at_far"]["1e-4"]["threshold"] <= entry["impostor_distance"]["closest"]
         assert entry["equal_error_rate"]["eer"] == 0.0
     assert answer["embedders"]["dlib"]["at_thresholds"]["verify"]["threshold"] == 0.6
     stored = json.loads(CALIBRATION_FILE.read_text())  # made by bench/calibrate.py from these photos and public/
