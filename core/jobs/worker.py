@@ -26,6 +26,7 @@ from core.storage.database import session_scope
 from core.storage.studio_models import Job
 
 POLL_S = 1.0
+FINISH_S = 30.0  # after the hand-back, how long the job threads get to notice and stop before the process exits
 RESUME_EVERY_S = 30.0
 _log = logging.getLogger(__name__)
 
@@ -64,6 +65,14 @@ class Worker:
                             .values(status="queued", worker=None, cancel_requested=False))
             return list(held)
 
+    def wait_idle(self, seconds: float) -> bool:
+        """Wait until no job thread is inside a job (a handed-back job stops at its next check); False on timeout.
+        Why: leaving while a thread is inside the models' native code can abort the interpreter at exit."""
+        deadline = time.monotonic() + seconds
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not self.busy
+
     def run(self, once: bool) -> None:
         threads = [threading.Thread(target=self._work, args=(identity, once), daemon=True, name=f"worker-{n}")
                    for n, identity in enumerate(self.identities)]
@@ -101,5 +110,6 @@ def main(argv: list[str]) -> int:
     log_event("worker_started", workers=worker.identities, metrics_port=port)
     worker.run(args.once)
     handed = worker.hand_back()
-    log_event("worker_stopped", handed_back=len(handed))
+    idle = worker.wait_idle(FINISH_S)
+    log_event("worker_stopped", handed_back=len(handed), threads_stopped=idle)
     return 0
