@@ -9,27 +9,28 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.app_server import free_port
+from tests.support.server_process import ServerProcess
 
 BIN = Path("/usr/lib/rabbitmq/bin")
 START_S = 90.0  # a cold boot takes 10-20 s on a busy 2-core machine
 STOP_S = 30.0
 
 
-class RabbitServer:
+class RabbitServer(ServerProcess):
     """One RabbitMQ node at a time on fixed ports and folders; stop and start it again at will."""
 
+    name, log_name, start_s, stop_s, poll_s = "rabbitmq-server", "server.log", START_S, STOP_S, 0.2
+
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
+        super().__init__(folder)
         self.port, dist, self.epmd_port = free_port(), free_port(), free_port()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
         (folder / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self.port}\nloopback_users = none\n")
@@ -45,45 +46,17 @@ class RabbitServer:
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
             "ERL_EPMD_PORT": str(self.epmd_port), "ERL_EPMD_ADDRESS": "127.0.0.1",
         }
-        self._process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        log = (self.folder / "server.log").open("ab")
-        self._process = subprocess.Popen([str(BIN / "rabbitmq-server")], env=self.env, cwd=self.folder,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited: {(self.folder / 'server.log').read_text()[-2000:]}")
-            if self._greets():
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"rabbitmq-server did not answer within {START_S:.0f} s")
+    def command(self) -> list[str]:
+        return [str(BIN / "rabbitmq-server")]
 
-    def _greets(self) -> bool:
+    def answers(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
                 conn.sendall(b"AMQP\x00\x00\x09\x01")
                 return conn.recv(1) == b"\x01"  # a method frame: connection.start
         except OSError:
             return False
-
-    def stop(self) -> None:
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(STOP_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait(5)
-        self._process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def close(self) -> None:
         """Stop the node and its epmd (a daemon of its own once started)."""
