@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     zip_max_mb: int = Field(2000, gt=0)  # a zip may hold at most this much once unpacked (a zip bomb is refused)
     zip_max_files: int = Field(5000, gt=0)  # and at most this many members
     import_workers: int = Field(2, ge=1, le=16)  # photos analysed at once by one import
+    yandex_disk_api: str = "https://cloud-api.yandex.net/v1/disk"  # Yandex.Disk's REST API (public links need no token)
+    vk_api: str = "https://api.vk.com/method"  # VK's API methods (photos.get, photos.getAlbums)
+    cloud_allowed_hosts: str = ""  # comma-separated host names cloud imports may reach on private addresses (a mirror)
+    cloud_max_photos: int = Field(5000, gt=0)  # a cloud link may list at most this many photos
     embed_batch: int | None = Field(None, ge=1, le=4096)  # faces per forward pass of an import; None: by device
     metrics_port: int = Field(0, ge=0, le=65535)  # Prometheus /metrics of this process (app or worker); 0 = off
     metrics_addr: str = "127.0.0.1"  # the address /metrics listens on; 0.0.0.0 exposes it to the network
@@ -193,6 +197,15 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ValueError("must start with redis://, rediss://, amqp:// or amqps://")
+        return value
+
+    @field_validator("yandex_disk_api", "vk_api")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        """An http(s) base address without a trailing slash, so calls are `base + "/method"`."""
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("public_url")

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urljoin
 
 import yt_dlp
+from yt_dlp.networking import Request
 from yt_dlp.networking._requests import RequestsRH
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, UnsupportedError
@@ -321,6 +322,51 @@ def fetch_bytes(
     if len(body) > max_bytes:
         raise DownloadError("too_large", f"The file is larger than the {_megabytes(max_bytes)} limit.")
     return body
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer read whole: its status (errors included), headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def fetch_answer(
+    url: str,
+    max_bytes: int,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    allow_private: bool | None = None,
+    allowed_hosts: Collection[str] = (),
+    limits: TransferLimits | None = None,
+) -> Answer:
+    """The answer at `url` (a POST when `data` is given) through the same guarded client as `fetch_bytes`.
+
+    Why beside it: an API says what went wrong in the body of a 4xx/5xx answer (Yandex.Disk's JSON error),
+    which `fetch_bytes` turns into one generic failure; here an error status is an answer like any other.
+    A refused link or redirect, a lost connection, a slow server and a body over `max_bytes` raise as in
+    `fetch_bytes`. The URL and the data never appear in an error, so a token sent in `data` stays out.
+    """
+    policy = _Policy.make(allow_private, allowed_hosts, None)
+    meter = Meter(limits or TransferLimits.for_probe())
+    request = Request(_checked(url.strip(), policy), data=data, headers=headers or {})
+    try:
+        with _GuardedYoutubeDL(_params(policy), policy, meter) as ydl:
+            try:
+                response = ydl.urlopen(request)
+            except HTTPError as exc:
+                response = exc.response
+            with response:
+                body = response.read(max_bytes + 1)
+                status, answer_headers = response.status, {k.lower(): v for k, v in response.headers.items()}
+    except (yt_dlp.utils.DownloadError, RequestError) as exc:
+        raise _download_error(exc, meter) from exc
+    if len(body) > max_bytes:
+        raise DownloadError("too_large", f"The answer is larger than the {_megabytes(max_bytes)} limit.")
+    return Answer(status, answer_headers, body)
 
 
 def _checked(url: str, policy: _Policy) -> str:
