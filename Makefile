@@ -5,7 +5,7 @@ APP    := $(VENV)/.app-installed
 DEV    := $(VENV)/.dev-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench system-tools serve-https clean
+.PHONY: run api test lint bench system-tools serve-https clean
 
 $(APP): requirements.txt requirements-models.txt
 	python3 -m venv $(VENV)
@@ -35,6 +35,10 @@ serve-https: $(APP) system-tools
 
 run: $(APP)
 	$(PY) -m streamlit run serve.py
+
+# The HTTP API for other programs (README "The HTTP API"), on WEBTUBE_API_PORT (8600), beside `make run`.
+api: $(APP)
+	$(PY) -m core api
 
 lint: $(DEV)
 	$(PY) -m ruff check .

@@ -12,6 +12,7 @@ GROUPS = {
     "video": "core.video_analysis.cli",
     "worker": "core.jobs.worker",
     "hosting": "core.hosting.cli",
+    "api": "core.api.cli",
 }
 
 

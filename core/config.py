@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True  # upgrade the connection with STARTTLS before logging in
     public_url: str = ""  # the site's address as people reach it (https://tube.example.org), for links in emails
     reset_link_minutes: int = Field(60, ge=5, le=1440)  # how long a password-reset link works
+    api_host: str = "127.0.0.1"  # `python -m core api` listens here (0.0.0.0 to serve other machines)
+    api_port: int = Field(8600, ge=1, le=65535)
+    api_rate_per_minute: int = Field(600, ge=1)  # requests a minute per API key (a burst of that many, then 429)
+    api_max_body_mb: int = Field(500, gt=0)  # one request's body at most (a zip of photos, a video); over it: 413
 
     @field_validator("embedder", "detector", "device", "log_level", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""My profile in three parts: Account (picture, name, password, deleting the account), Face sign-in, My videos.
+"""My profile in four parts: Account (picture, name, password, deleting the account), Face sign-in, API keys,
+My videos.
 
 The page holds a camera widget, which reruns the page a moment after each run: messages are flashes kept
 through those reruns (`show_flash(keep_s=...)`), errors included, so nothing vanishes before it is read.
@@ -34,6 +35,7 @@ from core.videos.sharing import (
     update_video,
     videos_of,
 )
+from pages.ui.api_keys import render_api_keys
 from pages.ui.components import FEED, FLASH_KEEP_S, SHARE, WATCH, flash, md, show_flash, thumbnail, when
 from pages.ui.face_snapshot import render_face_snapshot
 from pages.ui.session import current_session, current_token, require_member, sign_out
@@ -230,7 +232,7 @@ def _delete_account() -> None:
 show_flash(keep_s=FLASH_KEEP_S)
 st.title("My profile")
 _notices()
-st.markdown("[Account](#account) · [Face sign-in](#face-sign-in) · [My videos](#my-videos)")
+st.markdown("[Account](#account) · [Face sign-in](#face-sign-in) · [API keys](#api-keys) · [My videos](#my-videos)")
 with st.container(border=True):
     st.subheader("Account", anchor="account")
     _avatar_and_name()
@@ -238,6 +240,8 @@ with st.container(border=True):
     _delete_account()
 with st.container(border=True):
     render_face_snapshot(user)
+with st.container(border=True):
+    render_api_keys(user)
 with st.container(border=True):
     st.subheader("My videos", anchor="my-videos")
     mine = videos_of(user.id)

@@ -19,6 +19,7 @@ from core.accounts.deletion import account_contents, delete_account
 from core.accounts.notices import notices_of
 from core.accounts.profiles import set_avatar
 from core.accounts.users import UnknownUser, register, sign_in
+from core.api.keys import create_key
 from core.face_signin.enrolment import enrol_photo
 from core.storage.database import get_engine, session_scope
 from core.storage.studio_models import Face
@@ -85,6 +86,7 @@ def _fill(user_id: int, email: str, faces_dir: Path, photos: Path, media_server:
     person = create_person(user_id, "Barack")
     assign_face(user_id, face_id, person.id)
     export_faces(user_id, "csv", embeddings=True)
+    create_key(user_id, "a program", "read write")
 
 
 def test_deleting_an_account_leaves_no_row_and_no_file_of_it(
@@ -105,7 +107,8 @@ def test_deleting_an_account_leaves_no_row_and_no_file_of_it(
 
     rows = _rows_of(ann.id, ann.email)
     for table in ("users", "videos", "face_samples", "sessions", "login_failures", "password_resets",
-                  "studio_photos", "studio_faces", "studio_people", "studio_albums", "jobs", "studio_index_state"):
+                  "studio_photos", "studio_faces", "studio_people", "studio_albums", "jobs", "studio_index_state",
+                  "api_keys"):
         assert rows.get(table), f"the test account has no {table} rows to delete: {rows}"
     assert {p.relative_to(site).parts[0] for p in _files_of(site, ann.id)} >= {"avatars", "faces", "studio", "exports"}
     with session_scope() as session:

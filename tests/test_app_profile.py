@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserInfo, get_user, register
+from core.api.keys import holder_of, list_keys
 from core.videos.sharing import get_video, share_video, videos_of
 from tests.support.app_driver import button, open_app, texts, widget
 
@@ -98,3 +99,29 @@ def test_my_videos_newest_first_edit_and_delete(site: Path) -> None:
     assert texts(at, "success") == ["Deleted “Newer one”."]
     assert [v.card.id for v in videos_of(user.id)] == [older.id]
     assert newer.id not in [v.card.id for v in videos_of(user.id)]
+
+
+def test_an_api_key_is_made_shown_once_listed_by_prefix_and_revoked(site: Path) -> None:
+    user = _user()
+    at = open_app(user.id, "pages/profile.py")
+    widget(at, "text_input", "Key name").input("photo sync")
+    widget(at, "radio", "Scope").set_value("Read and write (also import, change, delete)")
+    button(at, "Make a key").click()
+    at.run()
+    token = at.code[0].value
+    holder = holder_of(token)
+    assert holder is not None and holder.user_id == user.id and holder.scopes == {"read", "write"}
+    assert [k.prefix for k in list_keys(user.id)] == [token[:10]]
+    button(at, "I have copied it").click()
+    at.run()
+    assert not at.code and token not in str(at.markdown)  # never shown again
+    listed = [m for m in texts(at, "markdown") if "photo sync" in m]
+    assert listed and token[:10] in listed[0] and "read and write" in listed[0]
+    button(at, "Revoke").click()
+    at.run()
+    assert any("is revoked" in message for message in texts(at, "success"))
+    assert holder_of(token) is None and "revoked" in next(m for m in texts(at, "markdown") if "photo sync" in m)
+    widget(at, "text_input", "Key name").input("   ")
+    button(at, "Make a key").click()
+    at.run()
+    assert texts(at, "error") == ["Give the key a name, such as the program that will use it."]

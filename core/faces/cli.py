@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.faces.engine import get_engine
+from core.faces.answers import detect_json, embed_json, verify_json
 from core.faces.errors import FaceError, ImageError
 from core.faces.evaluation import add_evaluate_command, evaluate_command
 from core.faces.images import load_image
-from core.faces.matching import similarity_percent, verify
 
 
 def _load(path: Path) -> np.ndarray:
@@ -32,48 +31,16 @@ def _load(path: Path) -> np.ndarray:
 
 
 def _detect(paths: list[Path]) -> list[dict]:
-    results = []
-    for path in paths:
-        faces = get_engine().analyse(_load(path), embed=False)
-        results.append({"image": str(path), "faces": [face.to_json() for face in faces]})
-    return results
+    return [{"image": str(path), "faces": detect_json(_load(path))} for path in paths]
 
 
 def _embed(paths: list[Path]) -> list[dict]:
-    results = []
-    for path in paths:
-        rgb = _load(path)
-        engine = get_engine()
-        faces = engine.analyse(rgb)
-        results.append({
-            "image": str(path),
-            "embedder": engine.embedder.name,
-            "faces": [face.to_json(with_embedding=True) for face in faces],
-        })
-    return results
+    return [{"image": str(path), **embed_json(_load(path))} for path in paths]
 
 
 def _verify(first: Path, second: Path) -> dict:
     images = [_load(path) for path in (first, second)]
-    engine = get_engine()
-    picks = [engine.largest_good_face(rgb) for rgb in images]
-    answer = verify(picks[0][0].embedding, picks[1][0].embedding, engine.verify_threshold)
-    notes = [
-        f"{path.name} holds {count} faces; the largest good one was used"
-        for path, (_, count) in zip((first, second), picks, strict=True)
-        if count > 1
-    ]
-    return {
-        "images": [str(first), str(second)],
-        "embedder": engine.embedder.name,
-        "distance": round(answer.distance, 4),
-        "threshold": answer.threshold,
-        "same_person": answer.same_person,
-        "similarity_percent": round(similarity_percent(answer.distance, answer.threshold), 1),
-        "face_counts": [count for _, count in picks],
-        "faces_used": [face.to_json() for face, _ in picks],
-        "notes": notes,
-    }
+    return {"images": [str(first), str(second)], **verify_json(images[0], images[1], (first.name, second.name))}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -225,5 +225,21 @@ class Notice(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
+class ApiKey(Base):
+    """A key another program signs requests with: only its SHA-256 is kept; the prefix names it in lists."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, shown so a person can tell keys apart
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    scopes: Mapped[str] = mapped_column(String(40))  # "read" or "read write"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 # The studio's and the video analysis's tables share this metadata; imported last: they build on the classes above.
 from core.storage import studio_models, video_models  # noqa: E402, F401

@@ -21,6 +21,14 @@ class BadInput(StudioError):
     """The request cannot be done as asked (an empty import, a zip over the caps, a bad name ...)."""
 
 
+class TooLarge(BadInput):
+    """The input is over a size cap (a video, a zip unpacked): the HTTP API answers 413."""
+
+
+class WrongType(BadInput):
+    """The input is a real file of a kind this use does not take (not a video, not a zip): the HTTP API answers 415."""
+
+
 def owned(session: Session, model: type[Row], owner_id: int, row_id: int, message: str) -> Row:
     """The row `row_id` of `model` if it is in `owner_id`'s library; anyone else's reads as missing."""
     row = session.get(model, row_id)

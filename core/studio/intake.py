@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from core.config import get_settings
-from core.studio.errors import BadInput
+from core.studio.errors import BadInput, TooLarge
 from core.studio.library import owner_dir
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -91,10 +91,10 @@ def _unsafe_member(name: str) -> bool:
 def _check_caps(path: Path, members: list[zipfile.ZipInfo]) -> None:
     settings = get_settings()
     if len(members) > settings.zip_max_files:
-        raise BadInput(f"{path.name} holds {len(members)} files; a zip may hold at most {settings.zip_max_files}.")
+        raise TooLarge(f"{path.name} holds {len(members)} files; a zip may hold at most {settings.zip_max_files}.")
     declared = sum(member.file_size for member in members)
     if declared > settings.zip_max_mb * 2**20:
-        raise BadInput(f"{path.name} unpacks to {declared / 2**20:.0f} MB; a zip may unpack to at most "
+        raise TooLarge(f"{path.name} unpacks to {declared / 2**20:.0f} MB; a zip may unpack to at most "
                        f"{settings.zip_max_mb} MB.")
 
 
@@ -104,7 +104,7 @@ def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, bud
         while chunk := source.read(_COPY_CHUNK):
             budget[0] -= len(chunk)
             if budget[0] < 0:
-                raise BadInput(f"{name} unpacks to more than the {get_settings().zip_max_mb} MB a zip may hold "
+                raise TooLarge(f"{name} unpacks to more than the {get_settings().zip_max_mb} MB a zip may hold "
                                "(its sizes are false: a zip bomb).")
             out.write(chunk)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 
 from core.config import get_settings
-from core.studio.errors import BadInput
+from core.studio.errors import BadInput, TooLarge, WrongType
 
 # PyAV's demuxer names: MP4 and MOV share one demuxer, WebM is read by the Matroska one.
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM"}
@@ -59,14 +59,14 @@ def check_size(size: int) -> None:
     """Refuse a file over WEBTUBE_VIDEO_MAX_MB (also used while an upload is being copied)."""
     cap = get_settings().video_max_mb
     if size > cap * 1_000_000:
-        raise BadInput(f"The video is too big ({size / 1_000_000:.0f} MB); the limit is {cap} MB.")
+        raise TooLarge(f"The video is too big ({size / 1_000_000:.0f} MB); the limit is {cap} MB.")
 
 
 def check_duration(seconds: float) -> None:
     """Refuse a video longer than WEBTUBE_VIDEO_MAX_SECONDS."""
     cap = get_settings().video_max_seconds
     if seconds > cap:
-        raise BadInput(f"The video is too long ({_minutes(seconds)}); the limit is {_minutes(cap)}.")
+        raise TooLarge(f"The video is too long ({_minutes(seconds)}); the limit is {_minutes(cap)}.")
 
 
 def probe_video(path: Path) -> VideoFile:
@@ -79,16 +79,16 @@ def probe_video(path: Path) -> VideoFile:
     except av.FFmpegError as exc:
         if _looks_like_video(path):
             raise BadInput("The video file is truncated or damaged and cannot be read.") from exc
-        raise BadInput("This file is not a video (MP4, WebM or MOV).") from exc
+        raise WrongType("This file is not a video (MP4, WebM or MOV).") from exc
     with container:
         kind = CONTAINERS.get(container.format.name)
         if kind is None or not container.streams.video:
-            raise BadInput("This file is not a video (MP4, WebM or MOV).")
+            raise WrongType("This file is not a video (MP4, WebM or MOV).")
         stream = container.streams.video[0]
         codec = stream.codec_context.name
         if codec not in CODECS:
             names = ", ".join(CODECS.values())
-            raise BadInput(f"The video's codec ({codec}) is not supported; use one of {names}.")
+            raise WrongType(f"The video's codec ({codec}) is not supported; use one of {names}.")
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         duration = _duration(container, stream)
         if duration is not None:
