@@ -10,6 +10,7 @@ from core.jobs.records import JobInfo
 from core.studio.errors import StudioError
 from pages.ui.components import flash, md, show_flash
 from pages.ui.session import require_member
+from pages.ui.studio_jobs import PHOTO_IMPORTS
 from pages.ui.studio_words import time_left
 
 user = require_member()  # before anything else: a direct run of this file shows visitors nothing
@@ -39,7 +40,7 @@ def _act(action, job: JobInfo, done_words: str) -> None:
 
 def _open(job: JobInfo) -> None:
     """The job's result where it lives: the album of an import, the analysis of a video."""
-    if job.kind == "import" and job.album_id is not None:
+    if job.kind in PHOTO_IMPORTS and job.album_id is not None:
         st.session_state["lib-album"] = job.album_id
         st.switch_page("pages/studio_library.py")
     elif job.kind == "video_analysis":
@@ -63,7 +64,7 @@ def _row(job: JobInfo) -> None:
                 st.caption(f"{job.done} of {job.total} done · {job.faces_found} faces"
                            + (f" · {job.failures} failed" if job.failures else ""))
         with actions:
-            openable = job.status == "done" and job.kind in ("import", "video_analysis")
+            openable = job.status == "done" and job.kind in (*PHOTO_IMPORTS, "video_analysis")
             if openable and st.button("Open", key=f"job-open-{job.id}", icon=":material/open_in_new:"):
                 _open(job)
             if job.status in ("failed", "cancelled") and st.button("Retry", key=f"job-retry-{job.id}",

@@ -1,5 +1,5 @@
-"""Studio › Library: import photos (uploads, a zip, or for admins a server folder), albums, the photo grid with
-faces boxed, the "No faces" view and the files that failed."""
+"""Studio › Library: import photos (uploads, a zip, a cloud link, or for admins a server folder), albums, the photo
+grid with faces boxed, the "No faces" view and the files that failed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from core.studio.errors import StudioError
 from core.studio.records import AlbumInfo
 from pages.ui.components import md, show_flash
 from pages.ui.session import require_member
-from pages.ui.studio_jobs import JOB_KEY, job_panel
+from pages.ui.studio_cloud import cloud_form
+from pages.ui.studio_jobs import JOB_KEY, PHOTO_IMPORTS, job_panel
 from pages.ui.studio_pager import pager
 from pages.ui.studio_photos import photo_detail, photo_grid
 from pages.ui.studio_words import counted
@@ -71,7 +72,8 @@ def _folder_form() -> None:
 def _adopt_running_job() -> None:
     """A tab opened while an import runs (or after a restart resumed it) shows that import's progress."""
     if JOB_KEY not in st.session_state:
-        running = [job for job in queue.recent_jobs(user.id, kind="import", limit=5) if not job.finished]
+        running = [job for job in queue.recent_jobs(user.id, limit=10)
+                   if job.kind in PHOTO_IMPORTS and not job.finished]
         if running:
             st.session_state[JOB_KEY] = running[0].id
 
@@ -105,14 +107,14 @@ show_flash()
 _adopt_running_job()
 albums = library.list_albums(user.id)
 with st.expander("Import photos", icon=":material/add_photo_alternate:", expanded=not albums):
-    if user.is_admin:
-        upload_tab, folder_tab = st.tabs(["Upload", "Server folder"])
-        with upload_tab:
-            _upload_form()
-        with folder_tab:
-            _folder_form()
-    else:
+    tabs = st.tabs(["Upload", "From a link", *(["Server folder"] if user.is_admin else [])])
+    with tabs[0]:
         _upload_form()
+    with tabs[1]:
+        cloud_form(user.id)
+    if user.is_admin:
+        with tabs[2]:
+            _folder_form()
 job_panel(user.id)
 photo_detail(user.id)
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from core.cloud import links, vk
+from core.cloud import links, token_box, vk
 from core.cloud.errors import CloudError
 from core.cloud.vk import VkAlbums, VkRef
+from core.config import get_settings
 from tests.support.cloud_servers import VK_API, CloudServer, VkAlbum, cloud_server, point_at, vk_rate_limited
 from tests.support.media_server import FakeDns
 
@@ -120,3 +121,15 @@ def test_documented_errors_are_one_sentence_each(server: CloudServer, setup: dic
 
     assert (caught.value.reason, str(caught.value)) == (reason, sentence)
     assert token not in repr(_source(server, link, token))
+
+
+def test_a_sealed_token_opens_only_with_this_installations_secret(data_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sealed = token_box.seal("vk1.a.secret")
+    assert "vk1.a.secret" not in sealed and token_box.unseal(sealed) == "vk1.a.secret"
+    monkeypatch.setenv("WEBTUBE_DATA_DIR", str(tmp_path / "another-site"))  # another data dir: another secret
+    get_settings.cache_clear()
+    with pytest.raises(CloudError) as caught:
+        token_box.unseal(sealed)
+    assert caught.value.reason == "bad_token"
+    assert str(caught.value) == "The saved access token can no longer be read; start the import again with the token."

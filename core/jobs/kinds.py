@@ -22,6 +22,7 @@ class JobKind:
 
 KINDS: dict[str, JobKind] = {
     "import": JobKind("Photo import", "core.studio.jobs:run_import", "core.studio.jobs:delete_import_files"),
+    "cloud_import": JobKind("Photo import from the cloud", "core.cloud.importer:run_cloud_import"),
     "reembed": JobKind("Re-embedding for a new face model", "core.studio.reembed:run_reembed"),
     "video_analysis": JobKind("Video face analysis", "core.video_analysis.job:run",
                               "core.video_analysis.job:delete_files"),

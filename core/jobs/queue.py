@@ -21,6 +21,7 @@ from core.storage.studio_models import Job
 from core.studio.errors import BadInput, NotFound
 
 _log = logging.getLogger(__name__)
+SEALED = "token"  # a parameter holding a sealed secret (a cloud import's token): never shown, dropped at the end
 
 
 def params_of(job: Job) -> dict:
@@ -43,7 +44,7 @@ def info(job: Job) -> JobInfo:
                    faces_found=job.faces_found, failures=job.failures, items_per_s=rate, eta_s=eta,
                    created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
                    error=job.error, stage=job.stage, attempts=job.attempts or 0,
-                   params={k: v for k, v in params.items() if k not in ("run", "cleanup")})
+                   params={k: v for k, v in params.items() if k not in ("run", "cleanup", SEALED)})
 
 
 def own_job(session, owner_id: int, job_id: int) -> Job:
@@ -157,6 +158,9 @@ def cancel_job(owner_id: int, job_id: int) -> None:
         job = own_job(session, owner_id, job_id)
         if job.status == "queued":
             job.status, job.finished_at = "cancelled", utcnow()
+            params = params_of(job)
+            if params.pop(SEALED, None) is not None:  # it never ran: nothing else would drop the secret
+                job.params = json.dumps(params)
         elif job.status == "running":
             job.cancel_requested = True
 

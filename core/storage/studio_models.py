@@ -55,13 +55,17 @@ class Photo(Base):
     """One picture, stored once per library (same SHA-256, same photo) under the data directory."""
 
     __tablename__ = "studio_photos"
-    __table_args__ = (UniqueConstraint("owner_id", "sha256", name="uq_studio_photos_owner_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "sha256", name="uq_studio_photos_owner_sha256"),
+        Index("ix_studio_photos_owner_source", "owner_id", "source_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     original_name: Mapped[str] = mapped_column(String(255))
     origin: Mapped[str] = mapped_column(String(2048))  # the path or link it came from
+    source_id: Mapped[str | None] = mapped_column(String(300))  # its id at a cloud provider: re-imports skip it
     stored_path: Mapped[str | None] = mapped_column(String(300))  # relative to the data directory
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
@@ -175,6 +179,7 @@ class JobItem(Base):
     source: Mapped[str] = mapped_column(String(2048))  # a staged file under the data directory, or a path
     original_name: Mapped[str] = mapped_column(String(255))
     origin: Mapped[str] = mapped_column(String(2048))  # where the person's file came from (path, zip member)
+    source_id: Mapped[str | None] = mapped_column(String(300))  # a cloud item's id at its provider, for the photo
     # pending, processed, no_faces, failed or duplicate
     status: Mapped[str] = mapped_column(String(20), default="pending")
     message: Mapped[str | None] = mapped_column(Text)

@@ -3,9 +3,11 @@
 Bad input (a missing path, an empty import, a zip over the caps, an unknown account or id, an
 unreadable sample) exits with status 2 and one line on stderr. Without `--owner` every command works
 on the default library (`library@localhost`). `import` takes any path it is given (the page limits
-admins to WEBTUBE_STUDIO_IMPORT_ROOTS; the shell already has the machine). The other engineers'
-commands (`search`, `recognise`, `reindex`, `reembed`, `cluster`, `people`, `export`) are parsed here and run by
-`<module>.cli_<name>(args)`, imported only when asked, so `import` never loads what it does not use.
+admins to WEBTUBE_STUDIO_IMPORT_ROOTS; the shell already has the machine), or one Yandex.Disk public link or VK
+album link (core/cloud; a VK link with `--token` or $WEBTUBE_VK_TOKEN), imported in this process as a job.
+The other engineers' commands (`search`, `recognise`, `reindex`, `reembed`, `cluster`, `people`, `export`) are
+parsed here and run by `<module>.cli_<name>(args)`, imported only when asked, so `import` never loads what it
+does not use.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
 
 from core.accounts.users import AccountError
 from core.faces.errors import FaceError
-from core.studio.errors import StudioError
+from core.studio.errors import BadInput, StudioError
 
 _DELEGATED = {"search": "core.studio.search", "reindex": "core.studio.index", "cluster": "core.studio.clustering",
               "people": "core.studio.people", "export": "core.studio.export",
@@ -34,9 +37,12 @@ def _owner(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core studio", description="The face studio from the shell.")
     commands = parser.add_subparsers(dest="command", required=True)
-    imp = _owner(commands.add_parser("import", help="import photos, zips or folders (walked recursively)"))
-    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    imp.add_argument("--album", default="Imported", help="album to import into (made when new)")
+    imp = _owner(commands.add_parser("import", help="import photos, zips or folders (walked recursively), or one "
+                                                    "Yandex.Disk public link or VK album link"))
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--album", help="album to import into (made when new; default: Imported, or the link's name)")
+    imp.add_argument("--token", help="a VK access token with the photos permission (better: $WEBTUBE_VK_TOKEN, "
+                                     "since other users of the machine can see a command's arguments)")
     _owner(commands.add_parser("albums", help="the library's albums"))
     photos = _owner(commands.add_parser("photos", help="the library's photos, one page"))
     photos.add_argument("--album-id", type=int)
@@ -99,12 +105,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _import(args: argparse.Namespace) -> dict:
-    from core.studio.importer import import_paths
+    from core.cloud import links
     from core.studio.owners import resolve_owner
 
-    summary = import_paths(resolve_owner(args.owner), list(args.paths), args.album, "folder")
+    owner_id = resolve_owner(args.owner)
+    if any(links.looks_like_link(path) for path in args.paths):
+        from core.cloud.importer import run_cloud_import_now
+
+        if len(args.paths) > 1:
+            raise BadInput("Import one link at a time, without paths beside it.")
+        token = args.token or os.environ.get("WEBTUBE_VK_TOKEN")
+        album = " ".join((args.album or links.open_link(args.paths[0], token).default_album).split())
+        summary = run_cloud_import_now(owner_id, args.paths[0], album, token)
+    else:
+        from core.studio.importer import import_paths
+
+        album = " ".join((args.album or "Imported").split())
+        summary = import_paths(owner_id, [Path(path) for path in args.paths], album, "folder")
     return {
-        "album": " ".join(args.album.split()), "photos": summary.photos, "faces": summary.faces,
+        "album": album, "photos": summary.photos, "faces": summary.faces,
         "no_face_photos": summary.no_face_photos, "failures": summary.failures, "duplicates": summary.duplicates,
         "seconds": summary.seconds, "job_id": summary.job_id,
         "failed": [{"file": item.original_name, "origin": item.origin, "error": item.message}

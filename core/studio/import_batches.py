@@ -44,9 +44,14 @@ class _Item:
     found: Analysed | None = None
 
 
-def _decode(pending: _Item) -> np.ndarray | None:
-    pending.found, rgb = decode_file(read_item(pending.item))
-    return rgb
+def _decoder(read: Callable[[dict], bytes]) -> Callable[[_Item], np.ndarray | None]:
+    """Read (from disk, or a cloud import's download) and decode one item, in a preparing thread."""
+
+    def decode(pending: _Item) -> np.ndarray | None:
+        pending.found, rgb = decode_file(read(pending.item))
+        return rgb
+
+    return decode
 
 
 def _record(owner_id: int, album_id: int | None, job_id: int, photo: PhotoFaces[_Item]) -> None:
@@ -55,7 +60,7 @@ def _record(owner_id: int, album_id: int | None, job_id: int, photo: PhotoFaces[
     try:
         if photo.error is not None:
             raise photo.error
-        assert photo.item.found is not None  # set by `_decode`, which succeeded
+        assert photo.item.found is not None  # set by the decoder, which succeeded
         record_item(owner_id, album_id, job_id, seq, photo.item.item, keep_faces(photo.item.found, photo.faces))
     except ItemAlreadyDone:
         _log.info("studio: job %s item %s was recorded by another worker", job_id, seq)
@@ -72,11 +77,13 @@ def _record(owner_id: int, album_id: int | None, job_id: int, photo: PhotoFaces[
 
 
 def import_batched(owner_id: int, album_id: int | None, job_id: int, pending: list[tuple[int, dict]],
-                   workers: int, keep_going: Callable[[], bool]) -> None:
+                   workers: int, keep_going: Callable[[], bool], read: Callable[[dict], bytes] = read_item) -> None:
     """Import the (seq, item) pairs in order while `keep_going()` holds (asked before each record: a cancelled
-    or taken-over job stops there, the photos prepared but not recorded stay pending)."""
+    or taken-over job stops there, the photos prepared but not recorded stay pending). `read` gives an item's
+    bytes (its file, by default); an ImageError it raises is that item's failure line."""
     engine = get_engine()
-    photos = analyse_photos(engine, (_Item(seq, item) for seq, item in pending), _decode, batch_size(engine), workers)
+    items = (_Item(seq, item) for seq, item in pending)
+    photos = analyse_photos(engine, items, _decoder(read), batch_size(engine), workers)
     with contextlib.closing(photos):  # stopping early still waits for the photos in preparation
         for photo in photos:
             if not keep_going():

@@ -208,7 +208,8 @@ def record_failure(job_id: int, seq: int, message: str) -> None:
         _claim(session, job_id, seq, Outcome("failed", message), 0)
 
 
-def _link(session: Session, album_id: int | None, photo_id: int) -> None:
+def link_photo(session: Session, album_id: int | None, photo_id: int) -> None:
+    """Put the photo in the album (once), in the caller's transaction."""
     if album_id is None:
         return
     linked = session.scalar(select(album_photos.c.photo_id).where(
@@ -228,7 +229,8 @@ def _write(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dic
     with serialised_scope() as session:
         photo = _existing(session, owner_id, found.sha256)
         if photo is not None and photo.status != "failed":
-            _link(session, album_id, photo.id)
+            link_photo(session, album_id, photo.id)
+            photo.source_id = photo.source_id or item.get("source_id")  # a later re-import skips it by id
             outcome = Outcome("duplicate", f"The same photo is already in the library ({photo.original_name}).",
                               photo.id)
             _claim(session, job_id, seq, outcome, 0)
@@ -237,11 +239,12 @@ def _write(owner_id: int, album_id: int | None, job_id: int, seq: int, item: dic
             photo = Photo(owner_id=owner_id, sha256=found.sha256, created_at=utcnow())
             session.add(photo)
         photo.original_name, photo.origin = item["original_name"][:255], item["origin"][:2048]
+        photo.source_id = item.get("source_id")
         photo.stored_path, photo.width, photo.height, photo.taken_at = stored, found.width, found.height, found.taken_at
         photo.status = "failed" if found.error else ("processed" if found.faces else "no_faces")
         photo.reason = found.error or found.reason
         session.flush()
-        _link(session, album_id, photo.id)
+        link_photo(session, album_id, photo.id)
         rows = [_face_row(owner_id, photo.id, embedder, face, found.scale) for face in found.faces]
         session.add_all(rows)
         session.flush()

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from core.storage.models import User, utcnow
 from core.storage.studio_models import Job, JobItem
 from core.studio.errors import BadInput
 from core.studio.import_batches import import_batched
+from core.studio.importer import read_item
 from core.studio.intake import Candidate, allowed_folder, gather, staging_dir, staging_root
 from core.studio.library import clean_album_name, create_album
 from core.studio.records import ImportSummary, JobItemInfo
@@ -80,12 +82,19 @@ def _prepare(owner_id: int, sources: list[Path], album_name: str, source: str,
 
 def run_import(ctx: JobContext) -> dict:
     """The "import" job kind: the pending items through the face batches; staged files go once it ends."""
+    return import_pending(ctx)
+
+
+def import_pending(ctx: JobContext, read: Callable[[dict], bytes] = read_item) -> dict:
+    """A job's pending items through the face batches, each item's bytes from `read` (its staged file by default,
+    a download for a cloud import); the job's staged files go once it ends; returns the job's summary."""
     album_id = ctx.params.get("album_id")
     with session_scope() as session:
-        pending = [(i.seq, {"source": i.source, "original_name": i.original_name, "origin": i.origin})
+        pending = [(i.seq, {"source": i.source, "original_name": i.original_name, "origin": i.origin,
+                            "source_id": i.source_id})
                    for i in session.scalars(select(JobItem).where(JobItem.job_id == ctx.id,
                                                                   JobItem.status == "pending").order_by(JobItem.seq))]
-    import_batched(ctx.owner_id, album_id, ctx.id, pending, get_settings().import_workers, ctx.keep_going)
+    import_batched(ctx.owner_id, album_id, ctx.id, pending, get_settings().import_workers, ctx.keep_going, read)
     with session_scope() as session:
         job = session.get_one(Job, ctx.id)
         left = session.scalar(select(func.count()).where(JobItem.job_id == ctx.id, JobItem.status == "pending"))
@@ -149,6 +158,11 @@ def run_import_now(owner_id: int, sources: list[Path], album_name: str, source: 
     worker = new_identity()
     job_id = create_import_job(owner_id, candidates, album_id, [staging], "running", worker)
     run_claimed(job_id, worker)
+    return import_summary(job_id, time.monotonic() - started)
+
+
+def import_summary(job_id: int, seconds: float) -> ImportSummary:
+    """What an import job came to, counted from its items (the command line prints it)."""
     with session_scope() as session:
         items = session.scalars(select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.seq)).all()
         job = session.get_one(Job, job_id)
@@ -156,7 +170,7 @@ def run_import_now(owner_id: int, sources: list[Path], album_name: str, source: 
                  for status in ("processed", "no_faces", "failed", "duplicate")}
         return ImportSummary(
             photos=count["processed"] + count["no_faces"], faces=job.faces_found, no_face_photos=count["no_faces"],
-            failures=count["failed"], duplicates=count["duplicate"], seconds=round(time.monotonic() - started, 2),
+            failures=count["failed"], duplicates=count["duplicate"], seconds=round(seconds, 2),
             job_id=job_id, failed=[_item_info(i) for i in items if i.status == "failed"])
 
 

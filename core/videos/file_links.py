@@ -91,6 +91,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(_secret_key(get_settings().data_dir.resolve()), salt=_SALT)
 
 
+def installation_secret() -> bytes:
+    """The data dir's random key (below); other features derive their own keys from it under their own label
+    (the cloud import's token box), so every server sharing the data dir shares them without a setting."""
+    return _secret_key(get_settings().data_dir.resolve())
+
+
 @functools.lru_cache(maxsize=4)
 def _secret_key(data_dir: Path) -> bytes:
     """32 random bytes in `<data dir>/.file-link-key` (0600), made by whichever server needs it first.

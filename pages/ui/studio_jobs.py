@@ -17,10 +17,13 @@ from pages.ui.components import md
 from pages.ui.studio_words import counted, time_left
 
 JOB_KEY = "studio_job"
+PHOTO_IMPORTS = ("import", "cloud_import")  # the job kinds this panel follows
 
 
 def progress_words(info: JobInfo) -> str:
-    """'12 of 40 photos · 31 faces · 2.5 photos/s · about 11 s left'."""
+    """'12 of 40 photos · 31 faces · 2.5 photos/s · about 11 s left' (what a cloud import is doing while it lists)."""
+    if info.total == 0 and info.stage and info.status not in FINISHED:
+        return info.stage
     parts = [f"{info.done} of {info.total} photos", counted(info.faces_found, "face")]
     if info.failures:
         parts.append(f"{info.failures} failed")

@@ -115,6 +115,14 @@ class CloudServer:
         for number, body in enumerate(album.photos):
             self.files[f"vk_{album.owner_id}_{album.album_id}_{number}_big.jpg"] = FileRoute(body)
 
+    def download_url(self, link: str, path: str) -> str:
+        """Where the listing says the file at `path` in the folder published at `link` is downloaded from."""
+        return self.file_url(self._file_key(link, path))
+
+    def route(self, link: str, path: str) -> FileRoute:
+        """The download of the file at `path` in the folder published at `link`, to change how it answers."""
+        return self.files[self._file_key(link, path)]
+
     def script(self, path: str, *answers: Canned) -> None:
         """Answer the next requests of `path` (e.g. "/vk/method/photos.get") with these, then as usual."""
         self.scripts[path].extend(answers)
