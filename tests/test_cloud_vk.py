@@ -75,6 +75,12 @@ def test_an_album_is_read_page_by_page_at_each_photos_largest_size(server: Cloud
     assert all(hit.form["access_token"] == server.vk_token and not hit.query for hit in calls)
 
 
+def test_old_photos_without_pixel_sizes_are_taken_at_their_largest_size_type(server: CloudServer) -> None:
+    _album(server, count=1, zero_sizes=True)
+    [item] = _source(server, "https://vk.com/album1_264").list_items()
+    assert item.url == server.file_url("vk_1_264_0_big.jpg")  # type "w", VK's largest, though listed 0x0
+
+
 def test_every_album_of_an_owner_is_listed_through_photos_get_albums(server: CloudServer) -> None:
     _album(server, owner=-5, album=11, count=1)
     _album(server, owner=-5, album=12, count=2)

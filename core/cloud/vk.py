@@ -34,6 +34,7 @@ _HOSTS = frozenset({"vk.com", "m.vk.com", "vk.ru", "m.vk.ru"})
 _ALBUM = re.compile(r"album(-?\d+)_(\d+)")
 _ALBUMS = re.compile(r"albums(-?\d+)")
 _SERVICE_ALBUMS = {"0": "profile", "00": "wall", "000": "saved"}  # how VK's links spell its service albums
+_SIZE_ORDER = "smxopqryzw"  # VK's size types, smallest to largest: the tie-break when old photos list 0x0 sizes
 _PRIVATE = {15, 30, 200}
 _NOT_FOUND = {18, 100, 113}
 _SLOW_DOWN = {6, 9, 29}
@@ -129,11 +130,12 @@ class VkAlbums:
 
 
 def _item(photo: dict) -> CloudItem | None:
-    """A photo as an item, downloaded at its largest size (by pixels); None when VK lists no size for it."""
+    """A photo as an item, downloaded at its largest size (by pixels, then by type); None when VK lists no size."""
     sizes = [size for size in photo.get("sizes") or [] if isinstance(size, dict) and size.get("url")]
     if not sizes:
         return None
-    best = max(sizes, key=lambda size: int(size.get("width") or 0) * int(size.get("height") or 0))
+    best = max(sizes, key=lambda size: (int(size.get("width") or 0) * int(size.get("height") or 0),
+                                        _SIZE_ORDER.find(str(size.get("type") or ""))))
     key = f"{photo.get('owner_id')}_{photo.get('id')}"
     return CloudItem(source_id=f"vk:{key}", name=f"vk_{key}.jpg", size=None, url=str(best["url"]),
                      origin=f"https://vk.com/photo{key}")

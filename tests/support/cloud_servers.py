@@ -85,6 +85,7 @@ class VkAlbum:
     title: str
     photos: list[bytes]
     error: int | None = None  # answer photos.get with this VK error code (15: private album)
+    zero_sizes: bool = False  # list every size as 0x0, as VK does for photos uploaded before 2012
 
 
 class CloudServer:
@@ -226,6 +227,8 @@ class CloudServer:
         sizes = [{"type": "s", "url": self.file_url(f"{stem}_s.jpg"), "width": 75, "height": 56},
                  {"type": "w", "url": self.file_url(f"{stem}_big.jpg"), "width": 1280, "height": 960},
                  {"type": "x", "url": self.file_url(f"{stem}_x.jpg"), "width": 604, "height": 453}]
+        if album.zero_sizes:
+            sizes = [{**size, "width": 0, "height": 0} for size in sizes]
         return {"id": 456239000 + number, "album_id": album.album_id, "owner_id": album.owner_id, "date": 1733130000,
                 "sizes": sizes, "text": "", "has_tags": False}
 
