@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from core.accounts.api_keys import create_key
 from core.accounts.users import register
-from core.api.keys import create_key
 from tests.support.api_server import run_api_server
 from tests.support.face_app import settings_for
 from tests.support.paths import FACES_DIR

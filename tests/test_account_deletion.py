@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from core.accounts import resets, sessions
+from core.accounts.api_keys import create_key
 from core.accounts.deletion import account_contents, delete_account
 from core.accounts.notices import notices_of
 from core.accounts.profiles import set_avatar
 from core.accounts.users import UnknownUser, register, sign_in
-from core.api.keys import create_key
 from core.face_signin.enrolment import enrol_photo
 from core.storage.database import get_engine, session_scope
 from core.storage.studio_models import Face

@@ -8,6 +8,7 @@ import pytest
 
 from core.accounts import admin, sessions
 from core.accounts.admin import LastAdmin, NotAdmin, ReasonRequired
+from core.accounts.api_keys import create_key, holder_of
 from core.accounts.credentials import WrongPassword, confirm_session, session_confirmed
 from core.accounts.notices import dismiss, notices_of
 from core.accounts.resets import account_for
@@ -79,9 +80,11 @@ def test_unlock_sign_out_everywhere_and_delete(site: Path) -> None:
     sign_in("ann@example.com", PASSWORD)
 
     tokens = [sessions.create(ann, "password")[0] for _ in range(2)]
+    key, _ = create_key(ann, "a program", "read write")
     assert admin.search_accounts(boss, "ann")[0].sessions == 2
     assert admin.sign_out_everywhere(boss, ann) == 2
     assert all(sessions.resolve(token) is None for token in tokens)
+    assert holder_of(key) is None  # a taken-over account keeps no API key either
 
     gone = admin.remove_account(boss, ann)
     assert gone.email == "ann@example.com" and get_user(ann) is None

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.api_keys import holder_of, list_keys
 from core.accounts.users import UserInfo, get_user, register
-from core.api.keys import holder_of, list_keys
 from core.videos.sharing import get_video, share_video, videos_of
 from tests.support.app_driver import button, open_app, texts, widget
 
@@ -106,6 +106,13 @@ def test_an_api_key_is_made_shown_once_listed_by_prefix_and_revoked(site: Path) 
     at = open_app(user.id, "pages/profile.py")
     widget(at, "text_input", "Key name").input("photo sync")
     widget(at, "radio", "Scope").set_value("Read and write (also import, change, delete)")
+    widget(at, "text_input", "Your password").input("not my password at all")
+    button(at, "Make a key").click()
+    at.run()
+    assert texts(at, "error") == ["That is not your current password."] and list_keys(user.id) == []
+    widget(at, "text_input", "Key name").input("photo sync")
+    widget(at, "radio", "Scope").set_value("Read and write (also import, change, delete)")
+    widget(at, "text_input", "Your password").input("a long enough password")
     button(at, "Make a key").click()
     at.run()
     token = at.code[0].value
@@ -122,6 +129,7 @@ def test_an_api_key_is_made_shown_once_listed_by_prefix_and_revoked(site: Path) 
     assert any("is revoked" in message for message in texts(at, "success"))
     assert holder_of(token) is None and "revoked" in next(m for m in texts(at, "markdown") if "photo sync" in m)
     widget(at, "text_input", "Key name").input("   ")
+    widget(at, "text_input", "Your password").input("a long enough password")
     button(at, "Make a key").click()
     at.run()
     assert texts(at, "error") == ["Give the key a name, such as the program that will use it."]

@@ -17,7 +17,7 @@ from tests.support.face_app import enrolled_app, open_sign_in
 from tests.support.fake_camera import still_y4m
 from tests.support.webrtc_driver import start_camera
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.camera]
 DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs
 
 

@@ -24,7 +24,7 @@ from tests.support.fake_camera import slideshow_y4m, still_y4m, webcam_frame
 from tests.support.frame_sequences import mirrored
 from tests.support.webrtc_driver import start_camera
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.camera]
 DECISION_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs
 FAILED = re.compile(
     r"The head (turn was not seen in time|moves were not continuous: .*)\. Try again, or sign in with your password\."

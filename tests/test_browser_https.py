@@ -20,7 +20,7 @@ from tests.support.face_app import open_sign_in, settings_for
 from tests.support.fake_camera import still_y4m
 from tests.support.webrtc_driver import start_camera
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.camera]
 SITE = "webtube.test"
 DECISION_MS = 90_000
 

@@ -17,7 +17,7 @@ from tests.support.face_app import settings_for
 from tests.support.live_scenes import BIDEN, KIT, KNOWN, OBAMA, name_people, open_live, scene, scene_y4m
 from tests.support.webrtc_driver import start_camera
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.camera]
 ARTIFACTS = ROOT / "artifacts" / "studio_live"  # screenshots of the journey (and of a failure)
 PASSWORD = "a long enough password"
 RECOGNISED_MS = 90_000  # generous: the engine shares two cores with Chromium and the video codecs

@@ -25,7 +25,7 @@ from tests.support.fake_camera import still_y4m
 from tests.support.postgres_server import postgres_server
 from tests.support.webrtc_driver import start_camera
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.camera]
 SITE = "webtube.test"
 EMAIL, PASSWORD = "ann@example.com", "a long enough password"
 

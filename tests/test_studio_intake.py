@@ -48,6 +48,19 @@ def test_a_zip_bomb_is_refused_whole_and_leaves_nothing(owner: int, data_dir: Pa
     _nothing_written(owner, data_dir)
 
 
+def test_many_small_bombs_in_one_import_share_one_budget(owner: int, data_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each zip under the cap, together over it: the cap is the import's, so a request of many bombs fills no disk."""
+    monkeypatch.setenv("WEBTUBE_ZIP_MAX_MB", "5")
+    get_settings.cache_clear()
+    bombs = [zip_of(tmp_path / f"bomb{n}.zip", {"zeros.jpg": bytes(2 * 2**20)}) for n in range(3)]
+
+    with pytest.raises(BadInput, match=r"bomb2\.zip unpacks to 2 MB; with the zips before it this import would "
+                                       r"unpack more than the 5 MB one import may\."):
+        import_paths(owner, bombs, "Bombs")
+    _nothing_written(owner, data_dir)
+
+
 def test_a_zip_whose_sizes_lie_is_stopped_while_unpacking(owner: int, data_dir: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBTUBE_ZIP_MAX_MB", "2")

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.accounts import notices, resets
+from core.accounts.api_keys import revoke_all_keys
 from core.accounts.deletion import AccountContents, delete_account
 from core.accounts.sessions import revoke_all_for_user
 from core.accounts.users import AccountError, UnknownUser, lock_seconds_left
@@ -148,8 +149,10 @@ def set_admin(actor_id: int, user_id: int, is_admin: bool) -> None:
 
 
 def sign_out_everywhere(actor_id: int, user_id: int) -> int:
-    """End every session of the account (its browsers are signed out on their next action); returns how many."""
+    """End every session of the account (its browsers are signed out on their next action) and stop its API keys,
+    so a taken-over account keeps no way in; returns how many sessions ended."""
     require_admin(actor_id)
+    revoke_all_keys(user_id)
     return revoke_all_for_user(user_id)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from core.api import problems
 from core.api.routes import albums, export, faces, jobs, people, search, videos
-from core.api.uploads import BodyLimit
+from core.api.uploads import RequestGate
 from core.config import get_settings
 
 DESCRIPTION = """WebTube's face studio for other programs. Every request carries an API key (made on your
@@ -22,9 +22,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="WebTube API", version="1", description=DESCRIPTION, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None)
     problems.install(app)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
     for module in (faces, search, people, albums, jobs, videos, export):
         api.include_router(module.router)
     app.include_router(api)
-    app.add_middleware(BodyLimit, max_mb=get_settings().api_max_body_mb)
+    app.add_middleware(RequestGate, max_mb=get_settings().api_max_body_mb)
     return app

@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from core.api.keys import KeyHolder, holder_of
+from core.accounts.api_keys import KeyHolder, holder_of
 from core.api.problems import Problem
 from core.api.rate_limit import RateLimiter
+from core.api.uploads import NO_KEY
 from core.config import get_settings
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key made on your profile page.")
@@ -32,7 +33,7 @@ def caller(header_key: Annotated[str | None, Security(_header)] = None,
            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None) -> KeyHolder:
     token = header_key or (bearer.credentials if bearer else None)
     if not token:
-        raise Problem(401, "This request needs an API key: send it as X-API-Key or as a bearer token.", _CHALLENGE)
+        raise Problem(401, NO_KEY, _CHALLENGE)
     holder = holder_of(token.strip())
     if holder is None:
         raise Problem(401, "This API key is not valid: it is unknown or was revoked.", _CHALLENGE)

@@ -7,11 +7,13 @@ writes its own. An unexpected error is logged and answered with a plain 500, nev
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.accounts.users import AccountError
@@ -20,6 +22,7 @@ from core.faces import errors as face_errors
 from core.studio.errors import NotFound, StudioError, TooLarge, WrongType
 
 MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger(__name__)
 
 # The face engine's errors by how a client should read them; the first match wins (subclasses first).
 _FACE_STATUS: tuple[tuple[type[Exception], int], ...] = (
@@ -27,9 +30,27 @@ _FACE_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (face_errors.UnsupportedImageFormat, 415),
     (face_errors.DecoderBusy, 503),
     (face_errors.ImageError, 422),
-    (face_errors.ModelUnavailable, 503),
     (face_errors.FaceError, 422),  # no face, several faces where one is needed, a face too poor to use
 )
+
+
+class ProblemDetails(BaseModel):
+    """The body of every refusal (RFC 9457), as the OpenAPI document shows it."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+# The refusals every route may answer, for the OpenAPI document (a route's own, such as 409, are added there).
+RESPONSES: dict[int | str, dict] = {
+    status: {"model": ProblemDetails, "description": words} for status, words in (
+        (401, "no API key, or an unknown or revoked one"), (403, "a read-only key asking to change something"),
+        (404, "no such item in the key owner's library"), (413, "a body or a file over its cap"),
+        (415, "a file of the wrong kind"), (422, "a missing or invalid field, no face, several faces"),
+        (429, "the key's rate exceeded (Retry-After)"))}
 
 
 class Problem(Exception):
@@ -66,12 +87,12 @@ def _status_of(exc: Exception) -> int:
         return 413
     if isinstance(exc, WrongType):
         return 415
-    if isinstance(exc, StudioError | AccountError):
-        return face_status(exc) or 422
     return face_status(exc) or 422
 
 
 def _plain_field(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        return "the body is not valid JSON"
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
     return f"{where}: {error.get('msg', 'is not valid')}" if where else str(error.get("msg", "is not valid"))
 
@@ -98,6 +119,10 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status_code, detail, request, dict(exc.headers or {}))
 
     async def _service(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, face_errors.ModelUnavailable):  # its message names files of the server: logged, not sent
+            _log.error("face model unavailable: %s", exc)
+            return problem_response(503, "The face models are not available on this server; the error was logged.",
+                                    request)
         status = _status_of(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
         return problem_response(status, str(exc), request, headers)

@@ -88,7 +88,8 @@ def _unsafe_member(name: str) -> bool:
     return posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in parts
 
 
-def _check_caps(path: Path, members: list[zipfile.ZipInfo]) -> None:
+def _check_caps(path: Path, members: list[zipfile.ZipInfo], budget: list[int]) -> None:
+    """The zip's declared sizes against the caps; `budget` is what the zips of this import may still unpack."""
     settings = get_settings()
     if len(members) > settings.zip_max_files:
         raise TooLarge(f"{path.name} holds {len(members)} files; a zip may hold at most {settings.zip_max_files}.")
@@ -96,6 +97,9 @@ def _check_caps(path: Path, members: list[zipfile.ZipInfo]) -> None:
     if declared > settings.zip_max_mb * 2**20:
         raise TooLarge(f"{path.name} unpacks to {declared / 2**20:.0f} MB; a zip may unpack to at most "
                        f"{settings.zip_max_mb} MB.")
+    if declared > budget[0]:
+        raise TooLarge(f"{path.name} unpacks to {declared / 2**20:.0f} MB; with the zips before it this import would "
+                       f"unpack more than the {settings.zip_max_mb} MB one import may.")
 
 
 def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: list[int], name: str) -> None:
@@ -109,15 +113,15 @@ def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, bud
             out.write(chunk)
 
 
-def _from_zip(path: Path, origin: str, staging: Path) -> list[Candidate]:
+def _from_zip(path: Path, origin: str, staging: Path, budget: list[int]) -> list[Candidate]:
+    """The zip's files unpacked into `staging`, spending `budget` (bytes the whole import may unpack)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
         return [Candidate(None, path.name, origin, "This zip is damaged and cannot be opened.")]
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
-        _check_caps(path, members)
-        budget = [get_settings().zip_max_mb * 2**20]
+        _check_caps(path, members, budget)
         max_file = get_settings().max_upload_mb * 2**20
         found = []
         for member in members:
@@ -170,6 +174,7 @@ def gather(sources: list[Path], staging: Path, origins: list[str] | None = None)
     A missing path, a zip over the caps or nothing at all to import raises BadInput, after removing
     whatever was unpacked, so nothing is left half-written.
     """
+    budget = [get_settings().zip_max_mb * 2**20]  # for all the zips of the import together, not each one
     try:
         found: list[Candidate] = []
         for index, source in enumerate(sources):
@@ -182,7 +187,7 @@ def gather(sources: list[Path], staging: Path, origins: list[str] | None = None)
                 raise BadInput(f"{source} does not exist.")
             for path, where in files:
                 if _is_zip(path):
-                    found += _from_zip(path, where, staging)
+                    found += _from_zip(path, where, staging, budget)
                 else:
                     found.append(Candidate(path, Path(where).name, where))
         if not found:

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 
@@ -36,6 +37,7 @@ from core.studio.intake import Candidate, allowed_folder, gather, staging_dir, s
 from core.studio.library import clean_album_name, create_album
 from core.studio.records import ImportSummary, JobItemInfo
 
+_STAGE_CHUNK = 1 << 20  # an upload is copied into staging a megabyte at a time
 _log = logging.getLogger(__name__)
 
 
@@ -174,18 +176,27 @@ def import_summary(job_id: int, seconds: float) -> ImportSummary:
             job_id=job_id, failed=[_item_info(i) for i in items if i.status == "failed"])
 
 
-def stage_uploads(owner_id: int, files: list[tuple[str, bytes]]) -> list[Path]:
-    """Write uploaded files (name, bytes) under the owner's staging folder; each keeps its own name."""
+def stage_uploads(owner_id: int, files: list[tuple[str, bytes | BinaryIO]]) -> list[Path]:
+    """Write uploaded files (name, bytes or an open file, copied in chunks) under the owner's staging folder;
+    each keeps its own name. A failed write removes what was staged."""
     if not files:
         raise BadInput("There is nothing to import: choose some photos or a zip.")
     folder = staging_dir(owner_id)
     staged = []
-    for number, (name, data) in enumerate(files):
-        safe = Path(name.replace("\\", "/")).name.strip() or f"upload-{number}"
-        target = folder / f"{number:05d}" / safe[:200]
-        target.parent.mkdir()
-        target.write_bytes(data)
-        staged.append(target)
+    try:
+        for number, (name, data) in enumerate(files):
+            safe = Path(name.replace("\\", "/")).name.strip() or f"upload-{number}"
+            target = folder / f"{number:05d}" / safe[:200]
+            target.parent.mkdir()
+            if isinstance(data, bytes):
+                target.write_bytes(data)
+            else:
+                with target.open("wb") as out:
+                    shutil.copyfileobj(data, out, _STAGE_CHUNK)
+            staged.append(target)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return staged
 
 

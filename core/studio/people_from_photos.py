@@ -1,8 +1,9 @@
 """A new person made from photos of them: each photo must show exactly one face, and that face is theirs.
 
 Why its own module: this is how the HTTP API (and CompreFace's "add a subject with examples") enrols a
-person, and every photo is checked before anything is written, so a refused photo leaves no half-made
-person. The photos then enter the library as any added face's does (core.studio.recognise_add).
+person, and every photo is checked before anything is written, so a refused photo leaves no person behind.
+The photos then enter the library as any added face's does (core.studio.recognise_add); if one fails
+after the checks, the person is deleted again, and the photos already added stay in the library, unnamed.
 """
 
 from __future__ import annotations
@@ -28,13 +29,17 @@ def _check_one_face(name: str, image: bytes) -> None:
         raise TooManyFaces(f"{name}: {len(faces)} faces were found; each photo of a new person must show only them.")
 
 
+def check_photo_count(count: int) -> None:
+    if not count:
+        raise BadInput("Give at least one photo of the person.")
+    if count > MAX_PHOTOS:
+        raise BadInput(f"Give at most {MAX_PHOTOS} photos at a time.")
+
+
 def create_person_from_photos(owner_id: int, name: str, photos: list[tuple[str, bytes]],
                               notes: str = "") -> people.PersonInfo:
     """A person named `name` whose faces are the one face of each photo (file name, bytes); at least one photo."""
-    if not photos:
-        raise BadInput("Give at least one photo of the person.")
-    if len(photos) > MAX_PHOTOS:
-        raise BadInput(f"Give at most {MAX_PHOTOS} photos at a time.")
+    check_photo_count(len(photos))
     cleaned = people.clean_name(name)
     with session_scope() as session:
         people.unique_name(session, owner_id, cleaned)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accounts.users import UserInfo
-from core.api.keys import ApiKeyInfo, create_key, list_keys, revoke_key
+from core.accounts.api_keys import ApiKeyInfo, create_key, list_keys, revoke_key
+from core.accounts.credentials import confirm_password
+from core.accounts.users import AccountError, UserInfo
 from core.config import get_settings
-from core.studio.errors import StudioError
 from pages.ui.components import flash, md, when
 
 NEW_KEY = "api-key-just-made"  # the token, kept in the session only until the person says it is copied
@@ -41,10 +41,13 @@ def render_api_keys(user: UserInfo) -> None:
         with st.form("api-key", clear_on_submit=True):
             name = st.text_input("Key name", placeholder="the program that will use it", max_chars=80)
             scope = st.radio("Scope", list(_SCOPES), horizontal=True)
+            password = st.text_input("Your password", type="password", autocomplete="current-password",
+                                     help="A key lasts until it is revoked, so making one asks for your password.")
             if st.form_submit_button("Make a key", icon=":material/key:"):
                 try:
+                    confirm_password(user.id, password)
                     token, _ = create_key(user.id, name, _SCOPES[scope])
-                except StudioError as exc:
+                except AccountError as exc:
                     flash(str(exc), kind="error")
                 else:
                     st.session_state[NEW_KEY] = token

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.api.auth import Reader, Writer
 from core.api.records import as_json
-from core.api.uploads import file_bytes
+from core.api.uploads import upload_streams
 from core.studio import library
 from core.studio.errors import NotFound
 from core.studio.jobs import stage_uploads, start_import
@@ -57,7 +57,7 @@ def album_photos(key: Reader, album_id: int, page: int = 1, page_size: int = 48,
              summary="Upload photos or zips of photos into an album: starts an import job")
 def upload(key: Writer, album_id: int, files: list[UploadFile]) -> dict:
     album = _album(key.user_id, album_id)
-    staged = stage_uploads(key.user_id, [file_bytes(upload) for upload in files])
+    staged = stage_uploads(key.user_id, upload_streams(files))
     return {"job_id": start_import(key.user_id, staged, album.name, "upload")}
 
 

@@ -24,11 +24,15 @@ _MEDIA = {"csv": "text/csv", "json": "application/json"}
 def export(key: Reader, format: Literal["csv", "json"] = "csv", embeddings: bool = False) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="webtube-export-"))
     done = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)  # the copy goes once it is sent
-    files = export_faces(key.user_id, format, embeddings, folder / f"faces.{format}")
-    if files.embeddings is None:
-        return FileResponse(files.main, media_type=_MEDIA[format], filename=files.main.name, background=done)
-    bundle = folder / "faces.zip"
-    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in (files.main, files.embeddings):
-            archive.write(path, path.name)
+    try:
+        files = export_faces(key.user_id, format, embeddings, folder / f"faces.{format}")
+        if files.embeddings is None:
+            return FileResponse(files.main, media_type=_MEDIA[format], filename=files.main.name, background=done)
+        bundle = folder / "faces.zip"
+        with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in (files.main, files.embeddings):
+                archive.write(path, path.name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return FileResponse(bundle, media_type="application/zip", filename=bundle.name, background=done)

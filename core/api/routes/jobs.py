@@ -11,7 +11,6 @@ from core.jobs import queue
 from core.jobs.records import JobInfo
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-_FINISHED = {"done", "cancelled", "failed"}
 
 
 def _status(job: JobInfo) -> dict:
@@ -21,6 +20,13 @@ def _status(job: JobInfo) -> dict:
             "faces_found": job.faces_found, "failures": job.failures, "items_per_s": job.items_per_s,
             "eta_s": job.eta_s, "error": job.error, "album_id": job.album_id,
             **as_json({"created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at})}
+
+
+def unfinished(job: JobInfo) -> None:
+    """409 while the job is queued or running: its result does not exist yet."""
+    if not job.finished:
+        raise Problem(409, f"The job is still {job.status} ({job.done} of {job.total} done); ask again when it "
+                           "is done.", {"Retry-After": "2"})
 
 
 @router.get("", summary="My recent jobs, newest first")
@@ -42,7 +48,5 @@ def cancel(key: Writer, job_id: int) -> dict:
 @router.get("/{job_id}/result", summary="A finished job's result")
 def result(key: Reader, job_id: int) -> dict:
     job = queue.job_info(key.user_id, job_id)
-    if job.status not in _FINISHED:
-        raise Problem(409, f"The job is still {job.status} ({job.done} of {job.total} done); ask again when it "
-                           "is done.", {"Retry-After": "2"})
+    unfinished(job)
     return {"status": job.status, "error": job.error, "result": queue.job_result(key.user_id, job_id)}

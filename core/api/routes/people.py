@@ -11,13 +11,13 @@ from core.api.auth import Reader, Writer
 from core.api.records import as_json
 from core.api.uploads import image_bytes
 from core.studio import people
-from core.studio.people_from_photos import create_person_from_photos
+from core.studio.people_from_photos import check_photo_count, create_person_from_photos
 
 router = APIRouter(prefix="/people", tags=["people"])
 
 
 class Rename(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=people.NAME_MAX)
     notes: str | None = Field(None, max_length=2000)
 
 
@@ -31,8 +31,9 @@ def list_people(key: Reader, search: str = "", sort: Literal["name", "faces", "r
 
 
 @router.post("", status_code=201, summary="A new person from photos of them (each photo shows exactly one face)")
-def create(key: Writer, name: Annotated[str, Form(min_length=1, max_length=200)], photos: list[UploadFile],
-           notes: Annotated[str, Form(max_length=2000)] = "") -> dict:
+def create(key: Writer, name: Annotated[str, Form(min_length=1, max_length=people.NAME_MAX)],
+           photos: list[UploadFile], notes: Annotated[str, Form(max_length=2000)] = "") -> dict:
+    check_photo_count(len(photos))  # before reading any of them
     files = [(upload.filename or "photo", image_bytes(upload)) for upload in photos]
     return as_json(create_person_from_photos(key.user_id, name, files, notes))
 

@@ -15,13 +15,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from core.accounts.sessions import token_hash
+from core.accounts.users import AccountError, UnknownUser
 from core.storage.database import session_scope
 from core.storage.models import ApiKey, User, utcnow
-from core.studio.errors import BadInput, NotFound
 
 TOKEN_PREFIX = "wt_"
 PREFIX_LENGTH = 10  # "wt_" and 7 characters: enough to tell a person's keys apart, useless for guessing
 SCOPES = ("read", "write")
+
+
+class KeyRefused(AccountError):
+    """A key cannot be made or changed as asked (no name, an unknown scope, too many keys, not this account's)."""
 MAX_KEYS = 20
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -60,7 +64,7 @@ def clean_scopes(scopes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     wanted = set(scopes.replace(",", " ").split() if isinstance(scopes, str) else scopes)
     unknown = wanted - set(SCOPES)
     if unknown or not wanted:
-        raise BadInput("A key's scope is read, or read and write.")
+        raise KeyRefused("A key's scope is read, or read and write.")
     return ("read", "write") if "write" in wanted else ("read",)
 
 
@@ -69,15 +73,15 @@ def create_key(user_id: int, name: str,
     """A new key for `user_id`: returns the token (shown once, never stored) and what the list shows of it."""
     label = " ".join(name.split())[:80]
     if not label:
-        raise BadInput("Give the key a name, such as the program that will use it.")
+        raise KeyRefused("Give the key a name, such as the program that will use it.")
     chosen = clean_scopes(scopes)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope() as session:
         if session.get(User, user_id) is None:
-            raise NotFound("There is no such account.")
+            raise UnknownUser("There is no such account.")
         active = session.scalars(select(ApiKey.id).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)))
         if len(active.all()) >= MAX_KEYS:
-            raise BadInput(f"An account may hold {MAX_KEYS} keys at most; revoke one you no longer use.")
+            raise KeyRefused(f"An account may hold {MAX_KEYS} keys at most; revoke one you no longer use.")
         row = ApiKey(token_hash=token_hash(token), prefix=token[:PREFIX_LENGTH], user_id=user_id, name=label,
                      scopes=" ".join(chosen))
         session.add(row)
@@ -97,10 +101,18 @@ def revoke_key(user_id: int, key_id: int) -> ApiKeyInfo:
     with session_scope() as session:
         row = session.get(ApiKey, key_id)
         if row is None or row.user_id != user_id:
-            raise NotFound("There is no such key on your account.")
+            raise KeyRefused("There is no such key on your account.")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         return _info(row)
+
+
+def revoke_all_keys(user_id: int) -> int:
+    """Stop every key of the account (an admin's "sign out everywhere"); returns how many were active."""
+    with session_scope() as session:
+        now = utcnow()
+        return session.execute(update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+                               .values(revoked_at=now)).rowcount
 
 
 def holder_of(token: str | None) -> KeyHolder | None:
