@@ -63,6 +63,7 @@ bench: $(DEV) system-tools
 	$(PY) -m bench.bench_dlib_parity
 	$(PY) -m bench.bench_download
 	$(PY) -m bench.bench_studio_cluster
+	$(PY) -m bench.bench_api
 	$(PY) -m bench.bench_studio_import
 	$(PY) -m bench.bench_gpu_import
 	$(PY) -m bench.bench_workers

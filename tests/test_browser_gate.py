@@ -2,7 +2,8 @@
 
 Why: with a `pages/` folder, Streamlit runs the named page file directly (without app.py) until
 the first `st.navigation` call of the process. Every case starts its own server, so every URL
-spelling really is a first request. No member content or action may appear.
+spelling really is a first request. No member content or action may appear. One page of each kind is
+checked here; every page file is checked the same way through AppTest in tests/test_page_gate.py.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from core.accounts.users import register
 from tests.support.app_server import launch_chromium, run_app_server
 
 pytestmark = pytest.mark.browser
-STUDIO_PAGES = tuple(f"studio_{name}" for name in ("people", "library", "search", "clusters", "export"))
-MEMBER_PAGES = ("share", "profile", *STUDIO_PAGES)
-PUBLIC_PAGES = ("", "watch", "sign_in", "register")
+# Every case is a server start (about 15 s on two cores), so the browser checks one page of each kind: the
+# AppTest twin (tests/test_page_gate.py) runs every page file as a first request, and checks that none is missed.
+MEMBER_PAGES = ("share", "profile", "studio_library", "studio_live", "system", "admin")
+PUBLIC_PAGES = ("", "sign_in", "author", "reset_password")
 MEMBER_MARKERS = (
     "Video link",
     "My videos",
@@ -32,12 +34,9 @@ MEMBER_MARKERS = (
 )
 
 
-# Every case is a server start (seconds each), so each page is checked at its plain URL, and the other
-# spellings (upper case, a trailing slash, ?embed=true) on one member page and on Home.
+# The other spellings (upper case, a trailing slash, ?embed=true) on one member page and on Home.
 SPELLED_OUT = "profile"
-NEWER_MEMBER_PAGES = ("studio_recognise", "studio_live", "studio_videos", "studio_jobs", "system", "admin")
-NEWER_PUBLIC_PAGES = ("author", "reset_password")
-CASES = [(page, f"/{page}") for page in MEMBER_PAGES + PUBLIC_PAGES + NEWER_MEMBER_PAGES + NEWER_PUBLIC_PAGES]
+CASES = [(page, f"/{page}") for page in MEMBER_PAGES + PUBLIC_PAGES]
 CASES += [(SPELLED_OUT, url) for url in (f"/{SPELLED_OUT.upper()}", f"/{SPELLED_OUT}/", f"/{SPELLED_OUT}?embed=true")]
 CASES += [("", "/?embed=true")]
 
@@ -66,6 +65,5 @@ def test_first_request_of_a_fresh_server_shows_no_member_content(
             page.close()
     leaked = [marker for marker in MEMBER_MARKERS if marker in text]
     assert not leaked, f"{url}: member content shown to a visitor: {leaked}\n{text[:800]}"
-    members = MEMBER_PAGES + NEWER_MEMBER_PAGES
-    if page_name in members and url != f"/{page_name.upper()}":  # an unknown spelling opens Home
+    if page_name in MEMBER_PAGES and url != f"/{page_name.upper()}":  # an unknown spelling opens Home
         assert "Please sign in" in text, f"{url}: no sign-in prompt:\n{text[:800]}"
