@@ -43,11 +43,13 @@ api: $(APP)
 lint: $(DEV)
 	$(PY) -m ruff check .
 
-# Two workers, a test file each: the browser and server tests spend much of their time waiting. The camera tests
-# (the server analysing a fake webcam live) then run alone, one at a time: beside the heaviest tests, two cores
-# could not analyse their frames in time (a CI run saw "0 of 10 camera frames analysed").
+# Three steps, so that no browser test waits on a page while heavy tests take the two cores (CI saw the camera
+# tests' frames go unanalysed, and sign-in messages come too late, beside the worker and import tests):
+# 1. the tests without a browser, three at a time, a file each (they start servers and wait on them);
+# 2. the browser tests, two at a time; 3. the camera tests (the server analysing a fake webcam live), one at a time.
 test: $(DEV) system-tools lint
-	$(PY) -m pytest -n 2 --dist loadfile -m "not camera"
+	$(PY) -m pytest -n 3 --dist loadfile -m "not browser"
+	$(PY) -m pytest -n 2 --dist loadfile -m "browser and not camera"
 	$(PY) -m pytest -m camera
 
 # The peer library face_recognition is installed without its dependencies (dlib-bin stands in for dlib).

@@ -401,10 +401,13 @@ def test_bad_images_get_the_status_and_sentence_they_deserve(api: Api, faces_dir
                                                            "second": _photo(faces_dir, "obama_1")}), 422, "No face")
 
 
-def test_a_request_without_credentials_is_refused_before_its_body_is_read(api: Api) -> None:
+def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(api: Api) -> None:
+    junk = {"content": b"{" * (4 * 2**20), "headers": {"content-type": "application/json"}}
     with api.client(None) as client:
-        answer = client.post("/albums", content=b"{" * (4 * 2**20), headers={"content-type": "application/json"})
-    assert_problem(answer, 401, "needs an API key")
+        assert_problem(client.post("/albums", **junk), 401, "needs an API key")
+    for key in ("wt_not-a-key-anyone-made", api.revoked):
+        with api.client(key) as client:
+            assert_problem(client.post("/albums", **junk), 401, "unknown or was revoked")
 
 
 def test_a_json_body_is_held_to_a_small_cap(api: Api) -> None:

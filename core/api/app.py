@@ -6,11 +6,12 @@ from what the server accepts; it runs on Starlette and uvicorn, which the Stream
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Security
 
 from core.api import problems
+from core.api.auth import SCHEMES
+from core.api.gate import RequestGate
 from core.api.routes import albums, export, faces, jobs, people, search, videos
-from core.api.uploads import RequestGate
 from core.config import get_settings
 
 DESCRIPTION = """WebTube's face studio for other programs. Every request carries an API key (made on your
@@ -22,7 +23,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="WebTube API", version="1", description=DESCRIPTION, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None)
     problems.install(app)
-    api = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
+    api = APIRouter(prefix="/api/v1", responses=problems.RESPONSES,
+                    dependencies=[Security(scheme) for scheme in SCHEMES])
     for module in (faces, search, people, albums, jobs, videos, export):
         api.include_router(module.router)
     app.include_router(api)
