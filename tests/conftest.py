@@ -37,20 +37,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test of SQLite's own behaviour, in a both_databases module")
 
 
-# The longest test files (minutes each, measured on the 2-core machine), handed to the workers first: with a file
-# per worker (`--dist loadfile`), one of them starting last would leave the other workers idle at the end.
-LONGEST_FIRST = ("test_jobs_broker.py", "test_studio_milvus_server.py", "test_jobs.py", "test_studio_export.py",
-                 "test_video_analysis.py", "test_schema_race.py", "test_studio_jobs.py", "test_cli_faces.py",
-                 "test_browser_studio.py", "test_browser_accounts.py", "test_browser_site.py", "test_browser_gate.py",
-                 "test_browser_lockout.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first, in LONGEST_FIRST's order; the others after, as collected (a stable sort)."""
-    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`database` is a parameter of every test of a both_databases module that uses the data directory.
 
