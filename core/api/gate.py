@@ -10,14 +10,13 @@ rest. The key's holder is handed to the routes in the request's state (`core.api
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from http import HTTPStatus
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.accounts.api_keys import holder_of
+from core.api.problems import problem_response
 from core.api.rate_limit import RateLimiter
 from core.api.uploads import BodyTooLarge, too_large_detail
 from core.config import get_settings
@@ -84,9 +83,6 @@ class RequestGate:
 
 
 async def _problem(scope: Scope, send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
-                       "detail": detail, "instance": scope.get("path", "")}).encode()
-    raw = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    raw += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    response = problem_response(status, detail, scope.get("path", ""), headers)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})

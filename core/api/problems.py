@@ -61,11 +61,12 @@ class Problem(Exception):
         self.status, self.detail, self.headers = status, detail, headers or {}
 
 
-def problem_response(status: int, detail: str, request: Request | None = None,
+def problem_response(status: int, detail: str, instance: str | None = None,
                      headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
+    """The one way a refusal is written, from the exception handlers and from the front gate alike."""
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
-    if request is not None:
-        body["instance"] = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -102,30 +103,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _own(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.detail, request, exc.headers)
+        return problem_response(exc.status, exc.detail, request.url.path, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [_plain_field(e) for e in exc.errors()]
         return problem_response(422, "The request is not complete or not valid: " + "; ".join(fields) + ".",
-                                request, errors=fields)
+                                request.url.path, errors=fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI reports a body it could not read as a 400
-            return problem_response(413, str(exc.__cause__), request)
+            return problem_response(413, str(exc.__cause__), request.url.path)
         detail = {404: "There is nothing at this address of the API; see /docs.",
                   405: "This address does not take that method; see /docs."}.get(exc.status_code, str(exc.detail))
-        return problem_response(exc.status_code, detail, request, dict(exc.headers or {}))
+        return problem_response(exc.status_code, detail, request.url.path, dict(exc.headers or {}))
 
     async def _service(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, face_errors.ModelUnavailable):  # its message names files of the server: logged, not sent
             _log.error("face model unavailable: %s", exc)
             return problem_response(503, "The face models are not available on this server; the error was logged.",
-                                    request)
+                                    request.url.path)
         status = _status_of(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
-        return problem_response(status, str(exc), request, headers)
+        return problem_response(status, str(exc), request.url.path, headers)
 
     for known in (face_errors.FaceError, StudioError, AccountError):
         app.add_exception_handler(known, _service)
@@ -133,4 +134,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         """Starlette logs the traceback (for the operator); the client gets one plain sentence."""
-        return problem_response(500, "Something went wrong on the server; the error was logged.", request)
+        return problem_response(500, "Something went wrong on the server; the error was logged.", request.url.path)
