@@ -34,6 +34,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from core.faces.thresholds import CALIBRATED
 from core.studio.graph_clustering import chinese_whispers, groups, knn_graph
 from tests.support.paths import FACES_DIR as FACES
 
@@ -315,7 +316,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     args = parser.parse_args()
-    from core.faces.embedders import CALIBRATED  # here, not at the top: the scale processes need no torch
     from core.faces.engine import get_engine
 
     engine = get_engine()

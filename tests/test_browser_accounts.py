@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from core.accounts.users import register, sign_in
 from core.config import get_settings
 from tests.support import app_server as app_server_module
-from tests.support.app_server import AppServer, free_port, launch_chromium, run_app_server
+from tests.support.app_server import AppServer, free_port, launch_chromium, run_app_server, wait_for_run
 from tests.support.paths import FACES_DIR
 from tests.support.smtp_inbox import Inbox, link_in, smtp_inbox
 
@@ -81,6 +81,7 @@ def _rows(server: AppServer, sql: str, *args: object) -> list[tuple]:
 
 def _sign_in(page: Page, server: AppServer, email: str, password: str) -> None:
     page.goto(server.url + "/sign_in")
+    wait_for_run(page)
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
@@ -93,6 +94,7 @@ def _open_profile(page: Page, server: AppServer) -> None:
     page.wait_for_function("document.cookie.includes('webtube_session=')")
     page.goto(server.url + "/profile")
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
+    wait_for_run(page)
 
 
 def _search(page: Page, words: str, name: str) -> None:
@@ -102,7 +104,7 @@ def _search(page: Page, words: str, name: str) -> None:
     field.press("Enter")
     expect(page.get_by_test_id("stExpander").filter(has_text=f"{name} ·")).to_have_count(1)
     expect(page.get_by_test_id("stExpander")).to_have_count(1)
-    page.wait_for_load_state("networkidle")
+    wait_for_run(page)
 
 
 def test_two_attempts_left_then_the_admin_unlocks_promotes_and_deletes(page: Page, app_server: AppServer) -> None:
@@ -141,6 +143,8 @@ def test_two_attempts_left_then_the_admin_unlocks_promotes_and_deletes(page: Pag
 
     _search(page, "bob", "Bob")
     page.get_by_role("button", name="Delete account").click()
+    expect(page.get_by_text("It cannot be undone.")).to_be_visible()
+    wait_for_run(page)
     page.get_by_role("button", name="Yes, delete account").click()
     expect(page.get_by_text("The account bob@example.com is deleted.")).to_be_visible()
     assert _rows(app_server, "SELECT COUNT(*) FROM users WHERE email = ?", "bob@example.com") == [(0,)]
@@ -166,6 +170,7 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
     expect(page.get_by_role("link", name="Forgot your password?")).to_have_attribute("href", "reset_password")
     page.goto(app_server.url + "/reset_password")
     expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+    wait_for_run(page)
     page.get_by_label("Email", exact=True).fill("ann@example.com")
     page.get_by_role("button", name="Send me a reset link").click()
     expect(page.get_by_text("If an account has this email, a reset link is on its way")).to_be_visible()
@@ -177,6 +182,7 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
 
     page.goto(link)
     expect(page.get_by_text("Choose a new password for")).to_be_visible()
+    wait_for_run(page)
     page.screenshot(path=str(SCREENS / "reset_new_password.png"), full_page=True)
     page.get_by_label("New password", exact=True).fill(RESET_PASSWORD)
     page.get_by_label("New password again", exact=True).fill(RESET_PASSWORD)
@@ -203,6 +209,7 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
     expect(page.get_by_role("tab", name="Upload photos")).to_have_attribute("aria-selected", "true")
     page.screenshot(path=str(SCREENS / "profile_enrolled.png"), full_page=True)
 
+    wait_for_run(page)
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_text("Deleting your account deletes, for good and at once")).to_be_visible()
     page.get_by_label("Type your email to confirm").fill("ann@example.com")

@@ -18,10 +18,11 @@ from core.accounts.users import register
 from tests.support.app_server import launch_chromium, run_app_server
 
 pytestmark = pytest.mark.browser
-# Every case is a server start (about 15 s on two cores), so the browser checks one page of each kind: the
-# AppTest twin (tests/test_page_gate.py) runs every page file as a first request, and checks that none is missed.
-MEMBER_PAGES = ("share", "profile", "studio_library", "studio_live", "system", "admin")
-PUBLIC_PAGES = ("", "sign_in", "author", "reset_password")
+# Every case is a server start (about 15 s on two cores), so the browser checks one page of each kind (a member
+# page of the site, of the studio, with a camera, for admins; a public page with the camera): the AppTest twin
+# (tests/test_page_gate.py) runs every page file as a first request, and checks that none is missed.
+MEMBER_PAGES = ("share", "profile", "studio_library", "studio_live", "admin")
+PUBLIC_PAGES = ("sign_in",)
 MEMBER_MARKERS = (
     "Video link",
     "My videos",
@@ -34,7 +35,7 @@ MEMBER_MARKERS = (
 )
 
 
-# The other spellings (upper case, a trailing slash, ?embed=true) on one member page and on Home.
+# The other spellings (upper case, a trailing slash, ?embed=true) on one member page, and Home embedded.
 SPELLED_OUT = "profile"
 CASES = [(page, f"/{page}") for page in MEMBER_PAGES + PUBLIC_PAGES]
 CASES += [(SPELLED_OUT, url) for url in (f"/{SPELLED_OUT.upper()}", f"/{SPELLED_OUT}/", f"/{SPELLED_OUT}?embed=true")]

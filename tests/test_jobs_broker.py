@@ -30,9 +30,6 @@ from tests.support.redis_server import RedisServer, redis_server
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
 REDELIVER_S = "3"  # a delivery left pending by a dead Redis consumer is given again after this long
 IMPORTS, PER_IMPORT = 12, 25  # four workers share 300 photos (CI's share of the 10,000 of bench_workers)
-# The workers yield the CPU to the rest of the suite (pytest runs another test file beside this one: four
-# workers at full speed starved its browser tests of the two cores).
-NICE = 10
 
 Broker = RedisServer | RabbitServer
 
@@ -105,7 +102,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_no_face_is_doubled(
     broker: Broker, owner: int, data_dir: Path, tmp_path: Path
 ) -> None:
     photos = small_photos(tmp_path / "album", 8)
-    with workers(2, _env(data_dir, broker.url), tmp_path / "logs", NICE) as pair:
+    with workers(2, _env(data_dir, broker.url), tmp_path / "logs") as pair:
         job_id = _import(owner, photos, "Album")
         wait_for_job(owner, job_id, lambda i: i.status == "running" and i.done >= 2)
         victim = next(w for w in pair if w.pid == _holder_pid(job_id))
@@ -122,7 +119,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_no_face_is_doubled(
 def test_the_broker_restarted_mid_import_loses_nothing(
     broker: Broker, owner: int, data_dir: Path, tmp_path: Path
 ) -> None:
-    with workers(1, _env(data_dir, broker.url), tmp_path / "logs", NICE):
+    with workers(1, _env(data_dir, broker.url), tmp_path / "logs"):
         first = _import(owner, small_photos(tmp_path / "a", 10), "First")
         second = _import(owner, small_photos(tmp_path / "b", 2, first=100), "Second")  # waits in the broker
         wait_for_job(owner, first, lambda i: i.status == "running" and i.done >= 2)
@@ -148,7 +145,7 @@ def test_four_workers_share_three_hundred_photos_and_import_each_exactly_once(
         owner = register("Ada", EMAIL, PASSWORD, PASSWORD).id
         albums = [small_photos(tmp_path / f"album{n}", PER_IMPORT, first=n * PER_IMPORT) for n in range(IMPORTS)]
         env = worker_env(data_dir, redis.url, database_url)  # the default batches: the speed a site gets
-        with workers(4, env, tmp_path / "logs", NICE) as four:
+        with workers(4, env, tmp_path / "logs") as four:
             wait_for_consumers(redis.url, 4)
             job_ids = [_import(owner, photos, f"Album {n}") for n, photos in enumerate(albums)]
             finished = [wait_for_job(owner, job, lambda i: i.finished) for job in job_ids]
@@ -168,7 +165,7 @@ def test_cancel_and_retry_work_through_the_broker(
     get_settings.cache_clear()
     small_photos(tmp_path / "a", 12)
     small_photos(tmp_path / "b", 3, first=100)
-    with workers(1, _env(data_dir, rabbitmq.url), tmp_path / "logs", NICE):
+    with workers(1, _env(data_dir, rabbitmq.url), tmp_path / "logs"):
         running = jobs.start_import(owner, [tmp_path / "a"], "Running", source="folder")
         waiting = jobs.start_import(owner, [tmp_path / "b"], "Waiting", source="folder")  # behind it: one worker
         wait_for_job(owner, running, lambda i: i.status == "running" and i.done >= 2)

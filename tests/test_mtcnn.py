@@ -25,6 +25,9 @@ PHOTOS = sorted(
     if p.suffix.lower() in {".jpg", ".png"}
 )
 MIN_FACE_SIZES = (20, 40)
+# Every photo at the app's minimum face size (40 px); facenet-pytorch's default 20 px, whose pyramid goes
+# further down and costs the reference several seconds a photo, on the photos with small or partial faces.
+CASES = [(name, 40) for name in PHOTOS] + [(name, 20) for name in PHOTOS if name.startswith(("groups/", "hard/"))]
 STRONG = 0.9  # faces the app acts on; weaker ones may legitimately come and go
 MAX_CORNER_PX = 2.0
 MAX_SCORE_DIFF = 0.02
@@ -87,8 +90,7 @@ def test_photos_found() -> None:
     assert len(PHOTOS) >= 20, f"test photos missing under {FACES_DIR}"
 
 
-@pytest.mark.parametrize("min_face_size", MIN_FACE_SIZES)
-@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize(("name", "min_face_size"), CASES)
 def test_matches_facenet(
     name: str,
     min_face_size: int,

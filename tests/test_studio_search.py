@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from core.accounts.users import register
 from core.config import get_settings
-from core.faces.embedders import CALIBRATED
 from core.faces.risk import _calibration
+from core.faces.thresholds import CALIBRATED
 from core.storage.database import session_scope
 from core.storage.studio_models import Face
 from core.studio import cli, index, library, people, scale

@@ -2,8 +2,9 @@
 
 Unreadable input exits with status 2 and one line on stderr, so scripts can rely on it: a folder,
 a FIFO, a device, an empty, damaged or oversized file each get one sentence naming the path (no
-traceback, no hang, no library wording: Pillow's warnings are silenced here). The models load only
-once the first image has been read, so a bad path is answered at once.
+traceback, no hang, no library wording: Pillow's warnings are silenced here). The face engine (torch and
+the models, about 8 s of CPU) is imported only once an image has been read, so a bad first path is answered
+at once.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
-from core.faces.answers import detect_json, embed_json, verify_json
 from core.faces.errors import FaceError, ImageError
 from core.faces.evaluation import add_evaluate_command, evaluate_command
 from core.faces.images import load_image
@@ -30,17 +31,34 @@ def _load(path: Path) -> np.ndarray:
         raise ImageError(f"{path}: {exc}") from exc
 
 
+def _answers() -> ModuleType:
+    """The face engine's answers, imported once an image has been read: torch and the models cost about 8 s of
+    CPU, and a bad path needs neither."""
+    from core.faces import answers
+
+    return answers
+
+
 def _detect(paths: list[Path]) -> list[dict]:
-    return [{"image": str(path), "faces": detect_json(_load(path))} for path in paths]
+    results = []
+    for path in paths:
+        image = _load(path)
+        results.append({"image": str(path), "faces": _answers().detect_json(image)})
+    return results
 
 
 def _embed(paths: list[Path]) -> list[dict]:
-    return [{"image": str(path), **embed_json(_load(path))} for path in paths]
+    results = []
+    for path in paths:
+        image = _load(path)
+        results.append({"image": str(path), **_answers().embed_json(image)})
+    return results
 
 
 def _verify(first: Path, second: Path) -> dict:
     images = [_load(path) for path in (first, second)]
-    return {"images": [str(first), str(second)], **verify_json(images[0], images[1], (first.name, second.name))}
+    return {"images": [str(first), str(second)],
+            **_answers().verify_json(images[0], images[1], (first.name, second.name))}
 
 
 def _parser() -> argparse.ArgumentParser:

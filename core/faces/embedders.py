@@ -1,14 +1,12 @@
-"""Choosing the embedder, and the thresholds calibrated for each one.
+"""Choosing the embedder: loading it on a device, and how it wants its chips cut.
 
-Thresholds belong to an embedder: distances from different models are not comparable. The
-defaults below were calibrated on labelled pairs (see README, "Face matching thresholds");
-WEBTUBE_VERIFY_THRESHOLD, WEBTUBE_SIGNIN_THRESHOLD and WEBTUBE_SIGNIN_MARGIN override them.
+Each embedder's calibrated thresholds live apart, in core/faces/thresholds.py, so that the code that only
+compares distances (the studio's people, search and clusters, their command line) never imports torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -26,26 +24,6 @@ class Embedder(Protocol):
     chip_size: int
 
     def embed(self, chips: np.ndarray) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Euclidean distance limits: verify decides "same person", sign-in is stricter, and a sign-in winner
-    must be `margin` closer than the runner-up account (in the model's own distance units)."""
-
-    verify: float
-    signin: float
-    margin: float
-
-
-# Margins: dlib's 0.08 scaled by each model's verify threshold (its distances' scale). On the people photos,
-# leave-one-out 1:N, every correct identification wins by 0.186 or more with dlib and 0.414 or more with SFace.
-CALIBRATED = {
-    "dlib": Thresholds(verify=0.6, signin=0.5, margin=0.08),
-    "facenet": Thresholds(verify=1.0, signin=0.85, margin=0.13),
-    # Unit vectors: distance sqrt(2 - 2 cos). The Zoo's cosine 0.363 is distance 1.129.
-    "sface": Thresholds(verify=1.129, signin=0.85, margin=0.15),
-}
 
 
 def resolve_device(choice: str) -> torch.device:

@@ -15,10 +15,11 @@ import numpy as np
 
 from core.config import Settings, get_settings
 from core.faces.detector import FaceDetector
-from core.faces.embedders import CALIBRATED, Embedder, chip_aligner, load_embedder, resolve_device
+from core.faces.embedders import Embedder, chip_aligner, load_embedder, resolve_device
 from core.faces.errors import NoFaceFound, PoorQualityFace, TooManyFaces
 from core.faces.quality import MIN_SCORE, assess
 from core.faces.quality_words import refusal
+from core.faces.thresholds import CALIBRATED
 from core.faces.types import Detection, Face
 from core.monitoring.metrics import model_timer
 

@@ -19,14 +19,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.config import Settings, get_settings
-from core.faces.embedders import CALIBRATED
-from core.faces.engine import FaceEngine
 from core.faces.errors import ImageError, NoFaceFound, PoorQualityFace
 from core.faces.images import load_image
+from core.faces.thresholds import CALIBRATED
+
+if TYPE_CHECKING:
+    from core.faces.engine import FaceEngine
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 TARGET_FARS = {"1e-3": 1e-3, "1e-4": 1e-4}
@@ -72,6 +75,8 @@ def _pairs_file(path: Path) -> list[Pair]:
 
 def engine_for(settings: Settings, name: str) -> FaceEngine:
     """An engine with `name` as its embedder; threshold overrides apply only to the configured embedder."""
+    from core.faces.engine import FaceEngine  # here: `python -m core faces` answers a bad path without torch
+
     own = name == settings.embedder
     return FaceEngine(settings.model_copy(update={
         "embedder": name,

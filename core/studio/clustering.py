@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.faces.embedders import CALIBRATED
+from core.faces.thresholds import CALIBRATED
 from core.storage.database import session_scope
 from core.storage.studio_models import Face, Person, Photo
 from core.studio.graph_clustering import chinese_whispers, groups, knn_graph

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.faces.embedders import CALIBRATED
+from core.faces.thresholds import CALIBRATED
 from core.storage.database import session_scope
 from core.storage.studio_models import Face, FaceRejection, Person, Photo
 from core.storage.video_models import VideoPerson

@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 
 from core.config import get_settings
-from core.faces.embedders import CALIBRATED
 from core.faces.risk import _calibration, stranger_rate
+from core.faces.thresholds import CALIBRATED
 
 DEFAULT_PERCENT = 80.0  # the calibrated verify threshold of every model sits here
 LOW, HIGH = 70.0, 95.0  # the slider's range

@@ -104,3 +104,12 @@ def run_app_server(data_dir: Path, env: Mapping[str, str] | None = None, timeout
 def launch_chromium(playwright: Any, extra_args: Sequence[str] = ()) -> Any:
     """Headless Debian Chromium with the flags this machine needs, plus `extra_args`."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args], headless=True)
+
+
+RUN_ENDED = "!document.querySelector('[data-testid=stStatusWidgetRunningIcon], [data-stale=true]')"
+
+
+def wait_for_run(page: Any) -> None:
+    """Wait until the page's script run has ended: on a loaded machine a click on an element of a run still going
+    on was seen to be lost (the next screen never came)."""
+    page.wait_for_function(RUN_ENDED)

@@ -42,11 +42,9 @@ def worker_env(data_dir: Path, broker_url: str, database_url: str = "", **extra:
     return env
 
 
-def start_worker(env: dict[str, str], log_path: Path, nice: int = 0) -> subprocess.Popen:
-    """A worker process; `nice` above 0 lowers its CPU priority (`nice` execs it: the pid is the worker's)."""
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """A worker process, logging to `log_path`."""
     command = [sys.executable, "-m", "core", "worker"]
-    if nice:
-        command = ["nice", "-n", str(nice), *command]
     with log_path.open("ab") as log:
         return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -101,10 +99,10 @@ def empty_broker(broker_url: str) -> None:
 
 
 @contextmanager
-def workers(count: int, env: dict[str, str], log_dir: Path, nice: int = 0) -> Iterator[list[subprocess.Popen]]:
+def workers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[list[subprocess.Popen]]:
     """`count` worker processes for the length of the block; each logs to `log_dir/worker-N.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    started = [start_worker(env, log_dir / f"worker-{n}.log", nice) for n in range(count)]
+    started = [start_worker(env, log_dir / f"worker-{n}.log") for n in range(count)]
     try:
         yield started
     finally:
