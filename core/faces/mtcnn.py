@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 from torch import nn
 from torch.nn import functional as F
-from torchvision.ops import batched_nms, nms
+
+from core.faces.box_nms import batched_nms, nms
+from core.faces.mtcnn_nets import ONet, PNet, RNet
 
 _PNET_STRIDE = 2
 _PNET_CELL = 12
@@ -249,9 +250,9 @@ class MtcnnCascade:
         self.min_face_size = min_face_size
         self.thresholds = thresholds
         self.factor = factor
-        self.pnet = _FastPNet(PNet(pretrained=True).eval(), self.device)
-        self.rnet = RNet(pretrained=True).eval()
-        self.onet = ONet(pretrained=True).eval()
+        self.pnet = _FastPNet(PNet().eval(), self.device)
+        self.rnet = RNet().eval()
+        self.onet = ONet().eval()
         with torch.no_grad():
             for net in (self.rnet, self.onet):
                 net.conv1.weight[:], net.conv1.bias[:] = _fold_input_normalisation(net.conv1)
