@@ -196,6 +196,7 @@ def test_forgot_password_by_email_then_enrol_and_delete_the_account(page: Page, 
     expect(page.get_by_text("Welcome back, Ann.")).to_be_visible()
     _open_profile(page, app_server)
     page.get_by_role("tab", name="Upload photos").click()
+    wait_for_run(page)
     # The tab's uploader appears after the tab's run: take it by its label, never the avatar's beside it.
     photos = page.get_by_test_id("stFileUploader").filter(has_text="Photos with only your face in them")
     photos.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(FACES_DIR / "people/obama/obama_2.jpg"))

@@ -15,7 +15,7 @@ import cv2
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server
+from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server, wait_for_run
 from tests.support.media_server import CLIP, CLIP_TITLE, MediaServer, Route
 
 pytestmark = pytest.mark.browser
@@ -51,6 +51,7 @@ def _poster() -> bytes:
 
 
 def _fill_form(page: Page, fields: dict[str, str]) -> None:
+    wait_for_run(page)
     for label, value in fields.items():
         page.get_by_label(label, exact=True).fill(value)
 
@@ -72,6 +73,7 @@ def _choose_many(page: Page, label: str, options: list[str]) -> None:
 
 def _nav(page: Page, name: str) -> None:
     """Follow a link of the sidebar's navigation."""
+    wait_for_run(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
 
 

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from core.accounts.users import UserInfo, register
 from core.studio import clustering, library, people
-from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server
+from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server, wait_for_run
 from tests.test_app_studio import no_face_photo
 
 pytestmark = pytest.mark.browser
@@ -44,21 +44,16 @@ def page(site: Path) -> Iterator[Page]:
         browser.close()
 
 
-def _idle(page: Page) -> None:
-    """Wait until the app's script run has finished (what the next step sees is the page as drawn)."""
-    page.wait_for_timeout(300)  # a click's rerun may take a moment to start
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
-
-
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    _idle(page)
+    wait_for_run(page)
     page.wait_for_function("() => [...document.images].every(image => image.complete)")
     page.wait_for_timeout(500)  # the last elements settle
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _nav(page: Page, name: str) -> None:
+    wait_for_run(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
     expect(page.get_by_role("heading", name=name if name != "Search" else "Search by face")).to_be_visible()
 
@@ -67,6 +62,7 @@ def _sign_in(page: Page, server: AppServer, email: str) -> None:
     page.goto(server.url + "/")  # through app.py's navigation, as people arrive
     expect(page.get_by_test_id("stSidebar").get_by_text("Not signed in")).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in").click()
+    wait_for_run(page)
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -105,7 +101,7 @@ def _cluster_of(owner: UserInfo, photo_name: str) -> int:
 
 def _tick(page: Page, key: str) -> None:
     page.locator(f".st-key-{key} label").first.click()  # during a rerun the old gallery can still be in the page
-    _idle(page)
+    wait_for_run(page)
 
 
 def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: Path) -> None:
@@ -168,7 +164,7 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
         expect(page.get_by_text("found (")).to_be_visible(timeout=120_000)
         _shot(page, "5-clusters")
         kit_group = _cluster_of(ann, "kit_harington_1.jpg")
-        _idle(page)
+        wait_for_run(page)
         page.locator(f".st-key-name-{kit_group}-text input").fill("Kit")
         page.locator(f".st-key-name-{kit_group}-text input").press("Tab")
         page.locator(f"[data-testid='stForm']:has(.st-key-name-{kit_group}-text)").get_by_role(
@@ -194,7 +190,7 @@ def test_the_studio_journey(page: Page, site: Path, faces_dir: Path, tmp_path: P
             page.get_by_role("button", name="Merge groups").click()
             expect(page.get_by_text(f"Merged into group {min(rose_group, max(groups))}.")).to_be_visible()
             rose_group = min(rose_group, max(groups))
-        _idle(page)
+        wait_for_run(page)
         page.locator(f".st-key-name-{rose_group}-text input").fill("Rose")
         page.locator(f".st-key-name-{rose_group}-text input").press("Tab")
         page.locator(f"[data-testid='stForm']:has(.st-key-name-{rose_group}-text)").get_by_role(

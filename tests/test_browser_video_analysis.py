@@ -21,7 +21,7 @@ from core.video_analysis.records import TimeRange
 from core.videos.file_links import ROUTE
 from pages.ui.session_cookie import COOKIE_NAME
 from pages.ui.video_timeline import spans
-from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server
+from tests.support.app_server import ROOT, AppServer, launch_chromium, run_app_server, wait_for_run
 from tests.test_app_studio_videos import CLIP_TRUTH, assert_when, face_clip
 
 pytestmark = pytest.mark.browser
@@ -43,15 +43,9 @@ def page(site: Path) -> Iterator[Page]:
         browser.close()
 
 
-def _idle(page: Page) -> None:
-    """Wait until the app's script run has finished (what the next step sees is the page as drawn)."""
-    page.wait_for_timeout(300)  # a click's rerun may take a moment to start
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
-
-
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    _idle(page)
+    wait_for_run(page)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 

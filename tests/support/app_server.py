@@ -106,10 +106,12 @@ def launch_chromium(playwright: Any, extra_args: Sequence[str] = ()) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args], headless=True)
 
 
-RUN_ENDED = "!document.querySelector('[data-testid=stStatusWidgetRunningIcon], [data-stale=true]')"
-
-
 def wait_for_run(page: Any) -> None:
-    """Wait until the page's script run has ended: on a loaded machine a click on an element of a run still going
-    on was seen to be lost (the next screen never came)."""
-    page.wait_for_function(RUN_ENDED)
+    """Wait until the page's script run has ended. On a loaded machine a click or a fill made while a run was
+    still going on (a sign-in's switch to the feed, the camera widget's rerun) was seen to be lost: the next
+    screen never came."""
+    ended = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    page.wait_for_timeout(300)  # a click's rerun may take a moment to start
+    page.wait_for_selector(ended, state="attached")
+    page.wait_for_timeout(500)  # the camera widget reruns the page a moment after a run: let that one end too
+    page.wait_for_selector(ended, state="attached")
