@@ -2,8 +2,8 @@
 over the same library and the same queries, at 100,000 and 1,000,000 faces of one owner.
 
     python -m bench.bench_index_scale [--sizes 100000 1000000] [--queries 200] [--lite-sizes ...]
-                                      [--backends memory lite hnsw ivf_pq] [--hnsw-ef 128 512]
-                                      [--ivf-nprobe 32 128] [--max-query-s 120]
+                                      [--backends memory lite hnsw ivf_pq] [--hnsw-ef 128 256 512]
+                                      [--ivf-nprobe 32 128] [--max-query-s 120] [--server-config key=value ...]
 
 Prints JSON: per size and backend, recall@10 against an exact brute-force search (numpy, float64 distances),
 p50/p99 of one query (for HNSW at each --hnsw-ef, for IVF_PQ at each --ivf-nprobe, on one build;
@@ -46,7 +46,12 @@ PER_PERSON = 10
 PERSON_SPREAD = 0.55  # a person's offset from the faces' mean: strangers ~0.8 apart (dlib's real faces: ~0.85)
 NOISE = 0.30  # a face's offset from its person: same-person distance ~0.42 (dlib's threshold: 0.6)
 PHOTO_FACES = 1000  # synthetic faces per photo row (the foreign key needs photos)
-SWEEP = {"hnsw": ("hnsw_ef", [128]), "ivf_pq": ("ivf_nprobe", [32])}  # search settings measured on one build
+SWEEP = {"hnsw": ("hnsw_ef", [256]), "ivf_pq": ("ivf_nprobe", [32])}  # search settings measured on one build
+# A server seals a segment at maxSize x sealProportion (2.3's defaults: 512 MB x 0.23, about 230,000 faces of
+# 128 values) and searches each sealed segment's graph on its own: a million faces made five graphs to walk per
+# query. Up to ~2,000,000 faces in one segment (binlog files, 16 MB each, no longer seal it early).
+SERVER_CONFIG = {"dataCoord.segment.maxSize": 1024, "dataCoord.segment.sealProportion": 1.0,
+                 "dataCoord.segment.maxBinlogFileNumber": 256}
 SETTINGS = {
     "memory": {"WEBTUBE_FACE_INDEX": "memory"},
     "lite": {"WEBTUBE_FACE_INDEX": "milvus", "WEBTUBE_MILVUS_INDEX": "HNSW"},
@@ -178,11 +183,13 @@ def _measure(owner_id: int, queries: np.ndarray, truth: list[list[int]], max_s: 
             "p99_ms": round(float(np.percentile(ms, 99)), 2), "queries": len(times)}
 
 
-def _start_server(base: Path) -> object:
+def _start_server(base: Path, config: dict) -> object:
     from milvus import MilvusServer
 
     server = MilvusServer(wait_for_started=False)
     server.set_base_dir(str(base))
+    for key, value in config.items():  # what `milvus-server --extra-config key=value` sets
+        server.config.set(key, value)
     server.start()
     server.wait_started(timeout=180_000)
     return server
@@ -194,10 +201,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--backends", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--lite-sizes", type=int, nargs="*", default=None, help="sizes Lite runs at (default: all)")
-    parser.add_argument("--hnsw-ef", type=int, nargs="+", default=[128, 512], help="HNSW search breadths tried")
+    parser.add_argument("--hnsw-ef", type=int, nargs="+", default=[128, 256, 512], help="HNSW search breadths tried")
+    parser.add_argument("--server-config", nargs="*", default=[f"{k}={v}" for k, v in SERVER_CONFIG.items()],
+                        help="the server's milvus.yaml settings, key=value (none: the package's defaults)")
     parser.add_argument("--ivf-nprobe", type=int, nargs="+", default=[32, 128], help="IVF_PQ clusters searched")
     parser.add_argument("--max-query-s", type=float, default=120, help="stop a backend's queries after this long")
-    parser.add_argument("--build-timeout-s", type=float, default=1800, help="wait this long for the server's index")
+    parser.add_argument("--build-timeout-s", type=float, default=2400, help="wait this long for the server's index")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `timeout` stops us: the server is stopped too
     report: dict = {"dim": DIM, "top_k": TOP_K, "cpus": os.cpu_count(), "load_average": os.getloadavg(),
@@ -214,7 +223,10 @@ def main() -> None:
         owner_id = resolve_owner(None)
         report["real"] = _import_real(owner_id)
         real_queries = np.asarray(library.face_vectors(owner_id, "dlib")[1], dtype=np.float32)
-        server = _start_server(Path(tmp) / "milvus-server") if {"hnsw", "ivf_pq"} & set(args.backends) else None
+        server_config = dict(item.split("=", 1) for item in args.server_config)
+        report["server_config"] = server_config
+        server = (_start_server(Path(tmp) / "milvus-server", server_config)
+                  if {"hnsw", "ivf_pq"} & set(args.backends) else None)
         uris = {"memory": "", "lite": str(Path(tmp) / "lite.db"),
                 "hnsw": f"http://127.0.0.1:{server.listen_port}" if server else "", "ivf_pq": ""}
         uris["ivf_pq"] = uris["hnsw"]

@@ -116,9 +116,9 @@ class Settings(BaseSettings):
     face_index: Literal["memory", "milvus"] = "memory"  # studio search index: in process, or Milvus
     milvus_uri: str = ""  # a file path = Milvus Lite (one process); http(s)://host:19530 = a server; "" = data dir
     milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type; Lite: HNSW or FLAT, no IVF_PQ
-    milvus_hnsw_m: int = Field(16, ge=4, le=64)  # HNSW: links per node
+    milvus_hnsw_m: int = Field(32, ge=4, le=64)  # HNSW: links per node (16 missed recall 0.99 at 1,000,000)
     milvus_hnsw_ef_construction: int = Field(200, ge=8)  # HNSW: build breadth
-    milvus_hnsw_ef: int = Field(128, ge=1)  # HNSW: search breadth (at least top-K is used)
+    milvus_hnsw_ef: int = Field(512, ge=1)  # HNSW: search breadth (at least top-K; 256 missed recall 0.99 at 1M)
     milvus_ivf_nlist: int = Field(1024, ge=1)  # IVF_PQ: clusters
     milvus_ivf_nprobe: int = Field(32, ge=1)  # IVF_PQ: clusters searched
     milvus_pq_m: int = Field(16, ge=1)  # IVF_PQ: sub-vectors (must divide the embedding size)

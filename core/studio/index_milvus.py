@@ -48,6 +48,10 @@ def signature(vector: np.ndarray) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
+def _collection_name(embedder: str) -> str:
+    return _PREFIX + "".join(c if c.isalnum() else "_" for c in embedder)
+
+
 def _id_list(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
@@ -65,6 +69,7 @@ class MilvusIndex:
         self._uri = uri
         self._client = MilvusClient(uri, timeout=settings.milvus_timeout_s)
         self._known: dict[tuple[int, str], Mark] = {}
+        self._present: set[str] = set()  # collections seen to exist: a search need not ask again (about 1 ms)
         self._lock = threading.RLock()
         self._retry_at = 0.0  # monotonic time before which calls fail at once (the server just failed)
 
@@ -78,6 +83,7 @@ class MilvusIndex:
             yield
         except (MilvusException, grpc.RpcError) as exc:
             self._retry_at = time.monotonic() + get_settings().milvus_retry_s
+            self._present.clear()  # dropped elsewhere, or the server lost it: ask again next time
             for key in [k for k in self._known if owner_id is None or k[0] == owner_id]:
                 del self._known[key]
             raise IndexUnavailable(
@@ -89,14 +95,17 @@ class MilvusIndex:
     # -- collections --------------------------------------------------------------------------------------------
     def _existing(self, embedder: str) -> str | None:
         """The model's collection, if one was made."""
-        name = _PREFIX + "".join(c if c.isalnum() else "_" for c in embedder)
-        return name if self._client.has_collection(name) else None
+        name = _collection_name(embedder)
+        if name in self._present or self._client.has_collection(name):
+            self._present.add(name)
+            return name
+        return None
 
     def _collection(self, embedder: str, dim: int) -> str:
         """The model's collection, made (with the configured index) when a first vector of `dim` arrives."""
-        name = _PREFIX + "".join(c if c.isalnum() else "_" for c in embedder)
-        if self._client.has_collection(name):
+        if name := self._existing(embedder):
             return name
+        name = _collection_name(embedder)
         settings = get_settings()
         build = params.build(settings, dim)
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -178,7 +187,7 @@ class MilvusIndex:
                 if not present:
                     continue
                 self._client.delete(name, filter=f"owner_id == {owner_id} and id in {_id_list(present)}")
-                for key in [k for k in self._known if k[0] == owner_id and _PREFIX + k[1] == name]:
+                for key in [k for k in self._known if k[0] == owner_id and _collection_name(k[1]) == name]:
                     self._known[key] = self._known[key].after(len(present), -len(present), -sum(present))
 
     def search(
@@ -211,6 +220,7 @@ class MilvusIndex:
                 for name in self._collections():
                     self._client.drop_collection(name)
                 self._known.clear()
+                self._present.clear()
             return sum(self._reconcile(owner, embedder) for owner, embedder in indexed_keys(owner_id))
 
     def close(self) -> None:
