@@ -46,7 +46,7 @@ PER_PERSON = 10
 PERSON_SPREAD = 0.55  # a person's offset from the faces' mean: strangers ~0.8 apart (dlib's real faces: ~0.85)
 NOISE = 0.30  # a face's offset from its person: same-person distance ~0.42 (dlib's threshold: 0.6)
 PHOTO_FACES = 1000  # synthetic faces per photo row (the foreign key needs photos)
-SWEEP = {"hnsw": ("hnsw_ef", [256]), "ivf_pq": ("ivf_nprobe", [32])}  # search settings measured on one build
+SWEEP = {"hnsw": "hnsw_ef", "ivf_pq": "ivf_nprobe"}  # the search setting each measures on one build
 # A server seals a segment at maxSize x sealProportion (2.3's defaults: 512 MB x 0.23, about 230,000 faces of
 # 128 values) and searches each sealed segment's graph on its own: a million faces made five graphs to walk per
 # query. Up to ~2,000,000 faces in one segment (binlog files, 16 MB each, no longer seal it early).
@@ -128,8 +128,8 @@ def _use(backend: str, uri: str) -> None:
     from core.studio import index
 
     index.close_index()
-    for knob, values in SWEEP.values():
-        os.environ[f"WEBTUBE_MILVUS_{knob.upper()}"] = str(values[0])
+    for knob in SWEEP.values():  # the last sweep's value goes: the build runs on the configured default
+        os.environ.pop(f"WEBTUBE_MILVUS_{knob.upper()}", None)
     os.environ.update(SETTINGS[backend])
     os.environ["WEBTUBE_MILVUS_URI"] = uri
     get_settings.cache_clear()
@@ -254,8 +254,8 @@ def main() -> None:
                     figures = _build(backend, owner_id, server.server_proc.pid if on_server else None,
                                      args.build_timeout_s)
                     n = args.queries
-                    knob, values = SWEEP.get(backend, ("", [None]))
-                    for value in getattr(args, knob, None) or values:  # a search setting: same index, no rebuild
+                    knob = SWEEP.get(backend, "")
+                    for value in getattr(args, knob, None) or [None]:  # a search setting: same index, no rebuild
                         if value is not None:
                             os.environ[f"WEBTUBE_MILVUS_{knob.upper()}"] = str(value)
                             get_settings.cache_clear()
