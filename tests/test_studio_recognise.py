@@ -25,10 +25,11 @@ from core.config import get_settings
 from core.faces.engine import get_engine
 from core.storage.database import session_scope
 from core.storage.studio_models import Album, Face, Job, Person, Photo
-from core.studio import cli, library, people
+from core.studio import cli, importer, library, people
 from core.studio.errors import BadInput, NotFound
 from core.studio.importer import import_paths
 from core.studio.owners import resolve_owner
+from core.studio.people_from_photos import create_person_from_photos
 from core.studio.recognise import Recogniser
 from core.studio.recognise_add import ALBUM, add_face
 from core.studio.recognise_photo import PhotoRecognition, analyse_photo, recognise_photo
@@ -270,6 +271,42 @@ def test_refusals_leave_nothing_written(lib: Lib) -> None:
     with pytest.raises(BadInput, match="image"):
         recognise_photo(lib.owner_id, b"GIF89a not really")
     assert _counts() == before and _files(data) == files
+
+
+def _naming() -> dict[int, tuple]:
+    with session_scope() as session:
+        return {row[0]: tuple(row[1:]) for row in session.execute(
+            select(Face.id, Face.person_id, Face.named_by, Face.suggested_person_id, Face.cluster_id))}
+
+
+def test_a_person_from_photos_failing_midway_puts_the_library_back(lib: Lib, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every photo passed the checks, then storing the third failed (the disk full). The second was already Joe
+    Biden's in the library (given by mistake): his face must not leave with the half-made person."""
+    data = get_settings().data_dir
+    before, files, naming = _counts(), _files(data), _naming()
+    links = {album.name: album.photo_count for album in library.list_albums(lib.owner_id)}
+    store, stored = importer.import_paths, []
+
+    def disk_fills_on_the_third(*args: object, **kwargs: object) -> object:
+        stored.append(args)
+        if len(stored) == 3:
+            raise OSError(28, "No space left on device")
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "import_paths", disk_fills_on_the_third)
+    photos = [(path.name, path.read_bytes()) for path in
+              (ROSE, PEOPLE / NAMED["Joe Biden"][0], PEOPLE / "rose_leslie/rose_leslie_2.jpg")]
+    with pytest.raises(OSError, match="No space"):
+        create_person_from_photos(lib.owner_id, "Rose Leslie", photos)
+    assert len(stored) == 3
+    after = _counts()
+    assert after.pop("Job") >= before.pop("Job")  # the imports that ran stay in the job history
+    assert after == before and _files(data) == files and _naming() == naming
+    assert {album.name: album.photo_count for album in library.list_albums(lib.owner_id)} == links
+    monkeypatch.setattr(importer, "import_paths", store)
+    assert _only(recognise_photo(lib.owner_id, (PEOPLE / "biden/biden_2.jpg").read_bytes())).name == "Joe Biden"
+    rose = create_person_from_photos(lib.owner_id, "Rose Leslie", photos[::2])  # then it works, and nothing clashes
+    assert rose.face_count == 2
 
 
 def test_another_owners_people_are_never_seen_or_used(lib: Lib) -> None:
