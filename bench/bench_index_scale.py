@@ -143,8 +143,7 @@ def _build(backend: str, owner_id: int, server_pid: int | None, timeout_s: float
     faces = index.rebuild()  # Milvus: dropped and written again from the database
     figures: dict = {"faces": faces, "rebuild_s": round(time.perf_counter() - started, 1)}
     if backend in ("hnsw", "ivf_pq"):
-        figures["indexed"] = index.get_index().wait_indexed("dlib", timeout_s)
-        time.sleep(5)  # the query node loads the built index a moment after Milvus reports it
+        figures["indexed"] = index.get_index().wait_indexed("dlib", timeout_s)  # built, and loaded
     index.search(owner_id, "dlib", np.zeros(DIM, dtype=np.float32), top_k=TOP_K)  # in process: the codes made
     figures["build_s"] = round(time.perf_counter() - started, 1)
     if server_pid is not None:

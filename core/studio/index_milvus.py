@@ -40,6 +40,7 @@ _STRONG = "Strong"  # reads that reconcile see every write before them (a server
 # process reconcile with Strong reads first, and the re-ranking on the database's vectors drops any face the
 # database no longer has, so Session costs no correctness here.
 _SEARCH = "Session"
+_MIN_INDEXED_ROWS = 1024  # a server builds no index on smaller segments (minSegmentNumRowsToEnableIndex)
 
 
 def signature(vector: np.ndarray) -> int:
@@ -234,8 +235,9 @@ class MilvusIndex:
             return 0 if name is None else len(self._held(name, owner_id))
 
     def wait_indexed(self, embedder: str, timeout_s: float) -> bool:
-        """Seal the model's rows and wait until the server has built its index over all of them (False: not
-        within `timeout_s`). Until then a server scans new rows flat: right answers, not the index's speed."""
+        """Seal the model's rows and wait until the server searches them through its built index (False: not
+        within `timeout_s`). Until then a server scans new rows with a stand-in index of its own: right answers
+        mostly, neither the index's recall nor its speed."""
         if params.is_lite(self._uri):
             return True  # Lite indexes as it writes
         with self._lock, self._reaching(None, fail_fast=False):
@@ -244,13 +246,22 @@ class MilvusIndex:
                 return True
             self._client.flush(name)
             deadline = time.monotonic() + timeout_s
-            while True:  # pending_index_rows is not used: after compaction a 2.3 server left it above 0 for good
-                state = self._client.describe_index(name, "vector")
-                if state["indexed_rows"] >= state["total_rows"]:
-                    return True
+            while not self._serves_index(name):
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(0.2)
+            return True
+
+    def _serves_index(self, name: str) -> bool:
+        """Built over every row, and loaded: a 2.3 query node takes seconds after the build to swap its stand-in
+        (a segment with no index id) for the built index. Segments too small to index are scanned for good.
+        pending_index_rows is not used: after compaction a 2.3 server left it above 0 for good."""
+        state = self._client.describe_index(name, "vector")
+        if state["indexed_rows"] < state["total_rows"]:
+            return False
+        loaded = self._client.list_loaded_segments(name)
+        return (sum(s.num_rows for s in loaded) >= state["total_rows"]
+                and all(s.index_id for s in loaded if s.num_rows >= _MIN_INDEXED_ROWS))
 
     def in_step(self, owner_id: int, embedder: str) -> bool:
         """Whether this process holds the owner's copy as in step with the database (no Milvus call)."""
