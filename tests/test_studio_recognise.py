@@ -134,6 +134,9 @@ def test_a_group_names_everyone_known_and_the_rest_is_unknown(lib: Lib) -> None:
     assert [face.index for face in result.faces] == list(range(len(labels)))
     picture = Image.open(io.BytesIO(result.image_jpeg))
     assert picture.format == "JPEG" and max(picture.size) <= 960
+    as_json = recognise_photo(lib.owner_id, (FACES_DIR / "groups/obama_and_biden.jpg").read_bytes(), pictures=False)
+    assert [face.recognition for face in as_json.faces] == [face.recognition for face in result.faces]
+    assert as_json.image_jpeg == b"" and {face.thumbnail_jpeg for face in as_json.faces} == {b""}  # none drawn
 
 
 def test_a_person_nobody_named_is_unknown(lib: Lib) -> None:

@@ -412,3 +412,11 @@ def test_the_command_line_prints_the_result_json(site: Site, tmp_path: Path) -> 
                          env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"There is no file {tmp_path / 'nowhere.mp4'} (and it is not a video id)."
+    slow = subprocess.run([sys.executable, "-m", "core", "video", "analyse", str(clip), "--fps", "0"], env=env,
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert slow.returncode == 2 and "sampling rate" in slow.stderr and not slow.stdout
+    typo = ("import sys; from core.video_analysis.cli import main; code = main(sys.argv[1:]); "
+            "print('torch' in sys.modules); sys.exit(code)")
+    quick = subprocess.run([sys.executable, "-c", typo, "analyse", "nowhere.mp4"], env=env, cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert quick.returncode == 2 and quick.stdout.strip() == "False"  # a typo is answered before the models load

@@ -97,16 +97,18 @@ class MilvusIndex:
     def _existing(self, embedder: str) -> str | None:
         """The model's collection, if one was made."""
         name = _collection_name(embedder)
-        if name in self._present or self._client.has_collection(name):
+        return name if self._exists(name) else None
+
+    def _exists(self, name: str) -> bool:
+        if name not in self._present and self._client.has_collection(name):
             self._present.add(name)
-            return name
-        return None
+        return name in self._present
 
     def _collection(self, embedder: str, dim: int) -> str:
         """The model's collection, made (with the configured index) when a first vector of `dim` arrives."""
-        if name := self._existing(embedder):
-            return name
         name = _collection_name(embedder)
+        if self._exists(name):
+            return name
         settings = get_settings()
         build = params.build(settings, dim)
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -117,6 +119,7 @@ class MilvusIndex:
         index_params = self._client.prepare_index_params()
         index_params.add_index(field_name="vector", index_type=settings.milvus_index, metric_type="L2", params=build)
         self._client.create_collection(name, schema=schema, index_params=index_params, consistency_level=_STRONG)
+        self._present.add(name)
         return name
 
     def _collections(self) -> list[str]:

@@ -38,7 +38,7 @@ class PhotoFace:
     recognition: Recognition  # box in the decoded photo's pixels
     quality_ok: bool
     quality: str
-    thumbnail_jpeg: bytes
+    thumbnail_jpeg: bytes  # empty when pictures were not asked for
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class PhotoRecognition:
     faces: list[PhotoFace]
     width: int
     height: int
-    image_jpeg: bytes  # the photo with every face boxed, numbered and labelled
+    image_jpeg: bytes  # the photo with every face boxed, numbered and labelled; empty when not asked for
     threshold_pct: float
     margin_pct: float
     embedder: str
@@ -88,15 +88,19 @@ def _drawn(rgb: np.ndarray, recognitions: list[Recognition]) -> bytes:
     return out.getvalue()
 
 
-def recognise_photo(owner_id: int, image: bytes) -> PhotoRecognition:
-    """Every face of the photo with its best match, runner-up and similarity, or Unknown (no face: an empty list)."""
+def recognise_photo(owner_id: int, image: bytes, pictures: bool = True) -> PhotoRecognition:
+    """Every face of the photo with its best match, runner-up and similarity, or Unknown (no face: an empty list).
+
+    `pictures=False` (JSON answers: the API, the command line) skips drawing the boxed photo and thumbnails."""
     started = time.perf_counter()
     rgb, faces = analyse_photo(image)
     recogniser = Recogniser(owner_id)
     found = recogniser.recognise(faces)
-    listed = [PhotoFace(i, r, bool(f.quality.ok), f.quality.message, face_thumbnail_jpeg(rgb, f.detection.box))
+    listed = [PhotoFace(i, r, bool(f.quality.ok), f.quality.message,
+                        face_thumbnail_jpeg(rgb, f.detection.box) if pictures else b"")
               for i, (f, r) in enumerate(zip(faces, found, strict=True))]
-    return PhotoRecognition(listed, rgb.shape[1], rgb.shape[0], _drawn(rgb, found), recogniser.threshold_pct,
+    drawn = _drawn(rgb, found) if pictures else b""
+    return PhotoRecognition(listed, rgb.shape[1], rgb.shape[0], drawn, recogniser.threshold_pct,
                             recogniser.margin_pct, recogniser.embedder, recogniser.risk_words(),
                             time.perf_counter() - started)
 
@@ -124,4 +128,4 @@ def cli_recognise(args: argparse.Namespace) -> dict:
         data = read_bytes(args.photo, get_settings().max_upload_mb * 2**20)
     except ImageError as exc:
         raise BadInput(f"The photo {args.photo} cannot be read: {exc}") from exc
-    return photo_json(recognise_photo(owner_id, data))
+    return photo_json(recognise_photo(owner_id, data, pictures=False))

@@ -21,8 +21,6 @@ from core.jobs.queue import claim, enqueue, job_info
 from core.jobs.runner import run_claimed
 from core.studio.errors import BadInput, StudioError
 from core.studio.owners import resolve_owner
-from core.video_analysis.job import KIND, sample_rate, start_params
-from core.video_analysis.results import analysis_for_job, analysis_json
 
 WAIT_S = 0.5
 
@@ -37,15 +35,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analyse_now(owner_id: int, source: str, fps: float | None = None) -> dict:
-    """Analyse a file or a site video in this process, as a job; returns the JSON export."""
+def _chosen(source: str) -> dict:
+    """A file that exists, else a site video's id."""
     path = Path(source)
     if path.exists():
-        params, total = start_params(file=path.resolve(), fps=fps)
-    elif source.isdigit():
-        params, total = start_params(video_id=int(source), fps=fps)
-    else:
-        raise BadInput(f"There is no file {source} (and it is not a video id).")
+        return {"file": path.resolve()}
+    if source.isdigit():
+        return {"video_id": int(source)}
+    raise BadInput(f"There is no file {source} (and it is not a video id).")
+
+
+def analyse_now(owner_id: int, source: str, fps: float | None = None) -> dict:
+    """Analyse a file or a site video in this process, as a job; returns the JSON export."""
+    chosen = _chosen(source)
+    # Imported once the source is known to be there: they bring the face engine (torch, about 2 s to import).
+    from core.video_analysis.job import KIND, start_params
+    from core.video_analysis.results import analysis_for_job, analysis_json
+
+    params, total = start_params(**chosen, fps=fps)
     job_id = enqueue(owner_id, KIND, params, total, wake=False)
     worker = new_identity()
     if claim(job_id, worker):
@@ -60,7 +67,6 @@ def analyse_now(owner_id: int, source: str, fps: float | None = None) -> dict:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        sample_rate(args.fps)
         result = analyse_now(resolve_owner(args.owner), args.source, args.fps)
     except (StudioError, AccountError, JobFailed) as exc:
         print(str(exc), file=sys.stderr)

@@ -31,4 +31,4 @@ def verify(key: Reader, first: UploadFile, second: UploadFile) -> dict:
 
 @router.post("/recognise", summary="Who each face of an image is, among the people of my library")
 def recognise(key: Reader, image: UploadFile) -> dict:
-    return photo_json(recognise_photo(key.user_id, image_bytes(image)))
+    return photo_json(recognise_photo(key.user_id, image_bytes(image), pictures=False))
