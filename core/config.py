@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     milvus_index: Literal["HNSW", "IVF_PQ", "FLAT"] = "HNSW"  # index type; Lite: HNSW or FLAT, no IVF_PQ
     milvus_hnsw_m: int = Field(32, ge=4, le=64)  # HNSW: links per node (16 missed recall 0.99 at 1,000,000)
     milvus_hnsw_ef_construction: int = Field(200, ge=8)  # HNSW: build breadth
-    milvus_hnsw_ef: int = Field(512, ge=1)  # HNSW: search breadth (at least top-K; 256 missed recall 0.99 at 1M)
+    milvus_hnsw_ef: int = Field(512, ge=1)  # HNSW: search breadth (at least top-K; 256: real faces 0.90 at 1M)
     milvus_ivf_nlist: int = Field(1024, ge=1)  # IVF_PQ: clusters
     milvus_ivf_nprobe: int = Field(32, ge=1)  # IVF_PQ: clusters searched
     milvus_pq_m: int = Field(16, ge=1)  # IVF_PQ: sub-vectors (must divide the embedding size)
