@@ -144,6 +144,24 @@ def test_ivf_pq_on_a_server_is_reranked_exactly_and_never_shows_another_owners_f
     assert not set(bob_ids) & {face_id for face_id, _ in index.search(ada, "dlib", query, top_k=100)}
     assert {face_id for face_id, _ in index.search(bob, "dlib", query, top_k=100)} == set(bob_ids)
 
+def test_a_search_while_another_process_reindexes_gives_the_exact_answers(on_server: MilvusServer) -> None:
+    ada, bob = _owner("Ada"), _owner("Bob")
+    rng = np.random.default_rng(13)
+    vectors, bob_vectors = _library(ada, rng, photos=10), _library(bob, rng, photos=3)
+    query = _unit(rng, 1)[0]
+    _assert_same(index.search(ada, "dlib", query, top_k=5), _brute_force(vectors, query, 5))  # collection known
+    client = MilvusClient(_uri(on_server), timeout=30)  # another process's reindex first drops every collection
+    client.drop_collection("webtube_faces_dlib")
+    client.close()
+    _assert_same(index.search(ada, "dlib", query, top_k=5), _brute_force(vectors, query, 5))  # made again here
+    other = MilvusIndex(_uri(on_server))  # then fills them again from the database
+    assert other.rebuild() == len(vectors) + len(bob_vectors)
+    other.close()
+    _assert_same(index.search(ada, "dlib", query, top_k=5), _brute_force(vectors, query, 5))
+    _assert_same(index.search(bob, "dlib", query, top_k=5), _brute_force(bob_vectors, query, 5))
+    assert index.get_index().held(ada, "dlib") == len(vectors)
+
+
 def test_a_server_stopped_during_an_import_then_reindex_gives_the_exact_answers(
     on_server: MilvusServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -13,6 +13,7 @@ A server that stops answering: each call gives up after WEBTUBE_MILVUS_TIMEOUT_S
 the owner's copy is then marked stale (forgotten mark: the next search reconciles it in full), and for
 WEBTUBE_MILVUS_RETRY_S further calls fail at once, so an import of many photos does not wait on each one.
 The faces stay in the database; `python -m core studio reindex` rebuilds the index once the server is back.
+A collection that another process's reindex dropped is no outage: a search makes it again from the database.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 import grpc
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus.exceptions import ErrorCode
 
 from core.config import get_settings
 from core.studio import index_milvus_params as params
@@ -61,6 +63,10 @@ class IndexUnavailable(StudioError):
     """The Milvus server did not answer; the faces are safe in the database."""
 
 
+class CollectionGone(IndexUnavailable):
+    """A collection this process knew was dropped elsewhere (another process's reindex); the server answers."""
+
+
 class MilvusIndex:
     """Search through Milvus (Lite or server); the database stays the source of truth."""
 
@@ -83,8 +89,12 @@ class MilvusIndex:
         try:
             yield
         except (MilvusException, grpc.RpcError) as exc:
-            self._retry_at = time.monotonic() + get_settings().milvus_retry_s
             self._present.clear()  # dropped elsewhere, or the server lost it: ask again next time
+            if isinstance(exc, MilvusException) and exc.code == ErrorCode.COLLECTION_NOT_FOUND:
+                self._known.clear()  # every owner's copy was in the dropped collection
+                raise CollectionGone(f"The face index (Milvus at {self._uri}) is being rebuilt; try again in a "
+                                     "moment.") from exc
+            self._retry_at = time.monotonic() + get_settings().milvus_retry_s
             for key in [k for k in self._known if owner_id is None or k[0] == owner_id]:
                 del self._known[key]
             raise IndexUnavailable(
@@ -198,10 +208,27 @@ class MilvusIndex:
         self, owner_id: int, embedder: str, vector: np.ndarray, top_k: int, max_distance: float | None,
         candidates: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        with self._lock, self._reaching(owner_id):
+        if candidates is not None and not candidates:
+            return []
+        with self._lock:
+            try:
+                hits = self._hits(owner_id, embedder, vector, top_k, candidates)
+            except CollectionGone:  # another process's reindex dropped it: made again here from the database
+                hits = self._hits(owner_id, embedder, vector, top_k, candidates)
+        ids, vectors = load_vectors(owner_id, embedder, hits)
+        if not len(ids) or vectors.shape[1] != vector.shape[0]:
+            return []
+        exact = np.linalg.norm(vectors.astype(np.float64) - vector.astype(np.float64), axis=1)
+        order = np.lexsort((ids, exact))[:top_k]
+        return [(int(ids[i]), float(exact[i])) for i in order if max_distance is None or exact[i] <= max_distance]
+
+    def _hits(self, owner_id: int, embedder: str, vector: np.ndarray, top_k: int,
+              candidates: Sequence[int] | None) -> list[int]:
+        """The ids Milvus finds near `vector`, approximate order, with room for the exact re-ranking."""
+        with self._reaching(owner_id):
             self._ensure(owner_id, embedder)
             name = self._existing(embedder)
-            if name is None or (candidates is not None and not candidates):
+            if name is None:
                 return []
             where = f"owner_id == {owner_id}"  # with the partition key, Milvus also searches only that partition
             if candidates is not None:
@@ -211,12 +238,7 @@ class MilvusIndex:
             hits = self._client.search(name, data=[vector.astype(np.float32).tolist()], limit=limit,
                                        filter=where, output_fields=["id"], consistency_level=_SEARCH,
                                        search_params=params.search(settings, limit))[0]
-        ids, vectors = load_vectors(owner_id, embedder, [int(hit["id"]) for hit in hits])
-        if not len(ids) or vectors.shape[1] != vector.shape[0]:
-            return []
-        exact = np.linalg.norm(vectors.astype(np.float64) - vector.astype(np.float64), axis=1)
-        order = np.lexsort((ids, exact))[:top_k]
-        return [(int(ids[i]), float(exact[i])) for i in order if max_distance is None or exact[i] <= max_distance]
+        return [int(hit["id"]) for hit in hits]
 
     def rebuild(self, owner_id: int | None = None) -> int:
         with self._lock, self._reaching(owner_id, fail_fast=False):  # asked for by a person: always tries
