@@ -144,6 +144,7 @@ def test_ivf_pq_on_a_server_is_reranked_exactly_and_never_shows_another_owners_f
     assert not set(bob_ids) & {face_id for face_id, _ in index.search(ada, "dlib", query, top_k=100)}
     assert {face_id for face_id, _ in index.search(bob, "dlib", query, top_k=100)} == set(bob_ids)
 
+
 def test_a_search_while_another_process_reindexes_gives_the_exact_answers(on_server: MilvusServer) -> None:
     ada, bob = _owner("Ada"), _owner("Bob")
     rng = np.random.default_rng(13)
