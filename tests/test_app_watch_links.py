@@ -6,7 +6,6 @@ be; the page is rendered through AppTest, under `loopback_only` so nothing can l
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from core.storage.models import Video, utcnow
 from core.videos.thumbnails import thumbnail_path
 from tests.support.app_driver import open_app
 from tests.support.media_server import MediaServer, Route
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 ROUTER = "http://192.168.1.1/admin/reboot.cgi"
@@ -66,10 +66,7 @@ def test_thumbnails_come_from_the_server_cache_not_the_site(site: Path, media_se
     remote = media_server.url("old-row-poster.jpg")
     video_id = _old_row(media_url=None, thumbnail_url=remote)
     at = open_app(None, "pages/watch.py", v=str(video_id))  # the page starts the fetch (and waits a little)
-    deadline = time.monotonic() + 30
-    while not thumbnail_path(remote).is_file():
-        assert time.monotonic() < deadline, "thumbnail never cached"
-        time.sleep(0.05)
+    wait_until(thumbnail_path(remote).is_file, "the thumbnail cached", timeout_s=30)
     at.run()
     shown = _browser_urls(at)
     assert remote not in shown and media_server.base_url not in shown

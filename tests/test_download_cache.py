@@ -33,14 +33,6 @@ def _slow_clip(media_server: MediaServer, path: str, clip: bytes) -> str:
     return media_server.url(path)
 
 
-def _wait_for(condition: object, what: str, timeout_s: float = 60.0) -> None:
-    """Poll `condition()` until true; a failing wait names what never happened."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.05)
-
-
 def test_eight_people_downloading_one_video_make_one_fetch(
     data_dir: Path, media_server: MediaServer, media_clip: bytes
 ) -> None:

@@ -6,7 +6,6 @@ Real HTTP against the local media server under `loopback_only`; real Pillow deco
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from core.config import get_settings
 from core.videos import thumbnails
 from core.videos.thumbnails import ThumbnailUnavailable, cached_thumbnail, fetch_thumbnail, thumbnail_path
 from tests.support.media_server import MediaServer, Route
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -29,13 +29,6 @@ def _jpeg(width: int, height: int) -> bytes:
 def _refuse_private(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBTUBE_ALLOW_PRIVATE_URLS", "false")
     get_settings.cache_clear()
-
-
-def _wait_for_file(path: Path, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not path.is_file():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
 
 
 def test_a_thumbnail_is_fetched_once_and_stored_as_a_small_jpeg(data_dir: Path, media_server: MediaServer) -> None:
@@ -59,7 +52,7 @@ def test_cards_get_the_cached_copy_and_it_keeps_working_offline(data_dir: Path, 
     url = media_server.url("lazy-poster.jpg")
     first = cached_thumbnail(url)  # a miss starts the fetch in the background and does not wait
     path = thumbnail_path(url)
-    _wait_for_file(path)
+    wait_until(path.is_file, f"{path} appearing", timeout_s=30)
     assert first in {None, path}
     assert cached_thumbnail(url) == path
     hits = len(media_server.hits("lazy-poster.jpg"))
